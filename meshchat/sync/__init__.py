@@ -1,0 +1,1 @@
+"""Mesh sync: Negentropy reconciliation and the node-to-node API (DESIGN §5)."""
