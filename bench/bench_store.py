@@ -1,0 +1,243 @@
+"""Store benchmark: ingest, export/import and history-query latency (prints a table).
+
+    python bench/bench_store.py [--n 100000] [--big 1000000] [--single 2000]
+
+(a) ingest: validate (records.validate with a Policy) + Store.insert, one record per
+    transaction (measured on the first ``--single`` records: each commit is an fsync) and
+    500 per transaction for ``--n`` records;
+(b) export -> import of the ``--n``-record zone through the msgpack envelope stream;
+(c) page latency (median, p99) at ``--n`` and ``--big`` records: the newest page of a
+    channel, the page 10,000 records back in that channel (``before``), a full-text search.
+
+The extra records of the ``--big`` set are made fast: S is built with
+``records.encode_signed`` and signed by ``SigningKey.sign`` directly (skipping the decode
+check of ``records.sign``), and they are stored with ``Store.insert`` in batches of 5,000
+without ``validate``: the latency part measures reads, not ingest. Never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from nacl.signing import SigningKey
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from meshchat import records
+from meshchat.store.db import Store
+from meshchat.store.views import MessageQuery
+
+ZONE = "MeshChat"
+CHANNELS = ["", "ops", "net", "logistics", "medical", "weather"]
+KEYS = [SigningKey(bytes([i + 1]) * 32) for i in range(6)]
+CALLS = ["W1AW", "K2ABC", "N0CALL", "VE3XYZ", "EOC-1", "KD9QRS"]
+POLICY = records.Policy(zones=frozenset({ZONE}))
+BATCH = 500
+rows: list[tuple[str, str, str]] = []
+
+
+def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
+    """Pseudo-words, so FTS sees a realistic spread of frequent and rare terms."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return ["".join(rng.choice(letters) for _ in range(rng.randint(3, 9))) for _ in range(size)]
+
+
+def generate(
+    n: int, start_ts: int, step_ms: int, seed: int, fast: bool
+) -> Iterator[tuple[bytes, bytes]]:
+    """Yield n envelopes of a plausible chat mix: 90% msg, 5% react, 5% edit."""
+    rng = random.Random(seed)
+    words = vocabulary(random.Random(1))
+    weights = [1 / (i + 1) for i in range(len(words))]  # Zipf-like
+    recent: list[tuple[bytes, int]] = []
+    for i in range(n):
+        ts = start_ts + i * step_ms
+        k = rng.randrange(len(KEYS))
+        key, call = KEYS[k], CALLS[k]
+        roll = rng.random()
+        if roll < 0.05 and recent:
+            kind, body = "react", {"target": rng.choice(recent)[0], "emoji": "👍"}
+        elif roll < 0.10 and recent:
+            target, author_k = rng.choice(recent)
+            key = KEYS[author_k]
+            kind, body = (
+                "edit",
+                {"target": target, "text": " ".join(rng.choices(words, weights, k=8))},
+            )
+        else:
+            kind = "msg"
+            body = {
+                "callsign": call,
+                "channel": rng.choice(CHANNELS),
+                "text": " ".join(rng.choices(words, weights, k=rng.randint(4, 16))),
+                "node": f"node-{k}",
+            }
+        if fast:
+            signed = records.encode_signed(ZONE, kind, bytes(key.verify_key), ts, body)
+            sig = key.sign(records.SIG_CONTEXT + records.record_id(signed)).signature
+        else:
+            rec = records.sign(key, ZONE, kind, ts, body)
+            signed, sig = rec.signed, rec.sig
+        if kind == "msg":
+            recent.append((records.record_id(signed), KEYS.index(key)))
+            del recent[:-200]
+        yield signed, sig
+
+
+async def ingest(store: Store, envs: list[tuple[bytes, bytes]], batch: int, now: int) -> float:
+    """Validate and insert ``envs`` ``batch`` at a time; return records/s."""
+    t0 = time.perf_counter()
+    for start in range(0, len(envs), batch):
+        part = [records.validate(s, g, POLICY, now) for s, g in envs[start : start + batch]]
+        await store.insert(part, origin="bench", received_at_ms=now)
+    return len(envs) / (time.perf_counter() - t0)
+
+
+async def latency(fn: Callable[[], Awaitable[Any]], runs: int = 200) -> tuple[float, float]:
+    """Return (median, p99) of ``fn`` in milliseconds."""
+    for _ in range(5):
+        await fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        await fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+async def queries(store: Store, label: str) -> None:
+    """Measure the three history queries on the store as it is."""
+    newest = MessageQuery(ZONE, channel="ops", limit=50)
+    items = await store.items(ZONE, 0)  # every record, (ts, id) order
+    ops_ids = []
+    for s, g in await store.get_envelopes([i for _, i in items[-200_000:]]):
+        rec = records.load_trusted(s, g)
+        if rec.kind == "msg" and rec.body["channel"] == "ops":
+            ops_ids.append(rec.id)
+    back = ops_ids[-10_000] if len(ops_ids) >= 10_000 else ops_ids[0]
+    older = MessageQuery(ZONE, channel="ops", limit=50, before=back)
+    words = vocabulary(random.Random(1))
+    for name, query in (
+        ("newest page of a channel", newest),
+        ("page 10,000 back (before)", older),
+        ("search, frequent word", MessageQuery(ZONE, limit=50, q=words[20])),
+        ("search, rare word", MessageQuery(ZONE, limit=50, q=words[2500])),
+        ("search, two words", MessageQuery(ZONE, limit=50, q=f"{words[3]} {words[7][:3]}")),
+    ):
+        med, p99 = await latency(lambda q=query: store.messages(q))
+        rows.append((f"{label}: {name}", f"median {med:.2f} ms", f"p99 {p99:.2f} ms"))
+
+
+async def main(n: int, big: int, single: int) -> None:
+    """Run every part and print the table."""
+    now = time.time_ns() // 1_000_000
+    step = max(1, (300 * 86_400_000) // max(big, n))
+    start = now - max(big, n) * step
+    t0 = time.perf_counter()
+    envs = list(generate(n, start, step, seed=2, fast=False))
+    rows.append(
+        ("generate+sign (records.sign)", f"{n / (time.perf_counter() - t0):,.0f} rec/s", "")
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        store = await Store.open(Path(tmp) / "a.db")
+        try:
+            rate = await ingest(store, envs[:single], 1, now)
+            rows.append(
+                ("(a) ingest, 1 record/transaction", f"{rate:,.0f} rec/s", f"{single:,} records")
+            )
+            rate = await ingest(store, envs[single:], BATCH, now)
+            rows.append(
+                (
+                    f"(a) ingest, {BATCH}/transaction",
+                    f"{rate:,.0f} rec/s",
+                    f"{n - single:,} records",
+                )
+            )
+            t0 = time.perf_counter()
+            exported = [env async for env in store.export(ZONE)]
+            buf = io.BytesIO()
+            records.write_stream(exported, buf)
+            t_export = time.perf_counter() - t0
+            rows.append(
+                (
+                    "(b) export to stream",
+                    f"{len(exported) / t_export:,.0f} rec/s",
+                    f"{buf.tell() / 1e6:.1f} MB",
+                )
+            )
+            buf.seek(0)
+            other = await Store.open(Path(tmp) / "b.db")
+            try:
+                t0 = time.perf_counter()
+                batch: list[records.Record] = []
+                for s, g in records.read_stream(buf):
+                    batch.append(records.validate(s, g, POLICY, now))
+                    if len(batch) == BATCH:
+                        await other.insert(batch, origin="import", received_at_ms=now)
+                        batch = []
+                await other.insert(batch, origin="import", received_at_ms=now)
+                rate = len(exported) / (time.perf_counter() - t0)
+                rows.append(
+                    (
+                        "(b) import: read+validate+insert",
+                        f"{rate:,.0f} rec/s",
+                        str(await other.counts()),
+                    )
+                )
+            finally:
+                await other.close()
+            await queries(store, f"(c) {n:,}")
+            if big > n:
+                t0 = time.perf_counter()
+                extra = generate(big - n, start + n * step, step, seed=3, fast=True)
+                while chunk := [records.load_trusted(s, g) for s, g in _take(extra, 5000)]:
+                    await store.insert(chunk, origin="bulk", received_at_ms=now)
+                rows.append(
+                    (
+                        "bulk build of the big set",
+                        f"{(big - n) / (time.perf_counter() - t0):,.0f} rec/s",
+                        "fast-signed, no validate",
+                    )
+                )
+                await queries(store, f"(c) {big:,}")
+            rows.append(
+                (
+                    "database file",
+                    f"{(Path(tmp) / 'a.db').stat().st_size / 1e6:.0f} MB",
+                    str(await store.counts()),
+                )
+            )
+        finally:
+            await store.close()
+    width = max(len(r[0]) for r in rows)
+    for a, b, c in rows:
+        print(f"{a:<{width}}  {b:>22}  {c}")
+
+
+def _take(it: Iterator[tuple[bytes, bytes]], k: int) -> list[tuple[bytes, bytes]]:
+    out = []
+    for env in it:
+        out.append(env)
+        if len(out) == k:
+            break
+    return out
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--big", type=int, default=1_000_000)
+    parser.add_argument("--single", type=int, default=2_000)
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.big, args.single))

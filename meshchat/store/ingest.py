@@ -1,0 +1,158 @@
+"""One ingest batch inside the writer's open transaction (DESIGN §2.2, last steps).
+
+Records arrive fully validated; this adds the duplicate and quota checks, stores them
+verbatim and brings the full-text index up to date for every message they touch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import aiosqlite
+
+from meshchat.records import Record
+from meshchat.store import queries, resolve
+from meshchat.store.schema import SHOWN_NONE, SHOWN_PUBLIC
+from meshchat.store.views import chunks, load_related, to_record
+
+HOUR_MS = 3_600_000
+OK, DUP, REJECT_QUOTA = "ok", "dup", "reject:quota"
+
+
+async def _existing(conn: aiosqlite.Connection, ids: Sequence[bytes]) -> set[bytes]:
+    found: set[bytes] = set()
+    for part in chunks(ids):
+        rows = await conn.execute_fetchall(queries.existing_ids(len(part)), tuple(part))
+        found.update(bytes(row[0]) for row in rows)
+    return found
+
+
+async def _hour_counts(
+    conn: aiosqlite.Connection, keys: Sequence[tuple[str, bytes, int]]
+) -> dict[tuple[str, bytes, int], int]:
+    counts = dict.fromkeys(keys, 0)
+    for part in chunks(keys, 300):
+        params = tuple(v for key in part for v in key)
+        rows = await conn.execute_fetchall(queries.author_hours(len(part)), params)
+        for zone, author, hour, count in rows:
+            counts[(str(zone), bytes(author), int(hour))] = int(count)
+    return counts
+
+
+async def insert_batch(
+    conn: aiosqlite.Connection,
+    records: Sequence[Record],
+    origin: str,
+    received_at_ms: int,
+    quota_per_hour: int,
+) -> list[str]:
+    """Store the new records of a batch; return "ok" | "dup" | "reject:quota" per record."""
+    seen = await _existing(conn, list({r.id for r in records}))
+    counts: dict[tuple[str, bytes, int], int] = {}
+    if quota_per_hour > 0:
+        keys = {(r.zone, r.author, r.ts // HOUR_MS) for r in records if r.kind != "legacy"}
+        counts = await _hour_counts(conn, sorted(keys))
+    results: list[str] = []
+    fresh: list[Record] = []
+    for rec in records:
+        if rec.id in seen:
+            results.append(DUP)
+            continue
+        if quota_per_hour > 0 and rec.kind != "legacy":
+            key = (rec.zone, rec.author, rec.ts // HOUR_MS)
+            if counts[key] >= quota_per_hour:
+                results.append(REJECT_QUOTA)
+                continue
+            counts[key] += 1
+        seen.add(rec.id)
+        fresh.append(rec)
+        results.append(OK)
+    if fresh:
+        (top,) = await conn.execute_fetchall(queries.MAX_SEQ)
+        first_seq = int(top[0]) + 1
+        stored = [(first_seq + i, rec, resolve.columns(rec)) for i, rec in enumerate(fresh)]
+        await conn.executemany(
+            queries.INSERT_RECORD,
+            [
+                (
+                    seq,
+                    r.id,
+                    r.zone,
+                    r.ts,
+                    r.author,
+                    r.kind,
+                    *cols,
+                    *r.envelope,
+                    received_at_ms,
+                    origin,
+                )
+                for seq, r, cols in stored
+            ],
+        )
+        await _add_stats(conn, stored)
+        await refresh_search(conn, stored)
+    return results
+
+
+Stored = Sequence[tuple[int, Record, resolve.Columns]]
+
+
+async def _add_stats(conn: aiosqlite.Connection, stored: Stored) -> None:
+    """Add a batch's totals to the derived count tables and callsign claims."""
+    zones: Counter[str] = Counter()
+    hours: Counter[tuple[str, bytes, int]] = Counter()
+    channels: dict[tuple[str, str | None], list[int]] = {}
+    claims: dict[tuple[str, str, bytes], tuple[int, bytes]] = {}
+    for _, rec, cols in stored:
+        zones[rec.zone] += 1
+        if rec.kind != "legacy":
+            hours[(rec.zone, rec.author, rec.ts // HOUR_MS)] += 1
+        if cols.shown == SHOWN_PUBLIC:
+            entry = channels.setdefault((rec.zone, cols.channel), [0, rec.ts])
+            entry[0] += 1
+            entry[1] = max(entry[1], rec.ts)
+        if cols.shown != SHOWN_NONE and cols.callsign is not None:
+            key = (rec.zone, cols.callsign, rec.author)
+            claims[key] = min(claims.get(key, (rec.ts, rec.id)), (rec.ts, rec.id))
+    await conn.executemany(queries.ADD_ZONE_COUNT, list(zones.items()))
+    await conn.executemany(queries.ADD_AUTHOR_HOUR, [(*k, n) for k, n in hours.items()])
+    await conn.executemany(
+        queries.ADD_CHANNEL_COUNT, [(*k, n, ts) for k, (n, ts) in channels.items()]
+    )
+    await conn.executemany(queries.ADD_CLAIM, [(*k, *v) for k, v in claims.items()])
+
+
+async def refresh_search(conn: aiosqlite.Connection, stored: Stored) -> None:
+    """Re-index every message whose effective text the new records may have changed."""
+    messages = {r.id: (seq, r) for seq, r, cols in stored if cols.shown != SHOWN_NONE}
+    new_ids = set(messages)
+    touched = {r.body["target"] for _, r, _ in stored if r.kind in ("edit", "delete")}
+    # Two rounds: a delete may retract an edit, which changes the edit's own target.
+    wanted = list(touched - new_ids)
+    for _ in range(2):
+        next_round: set[bytes] = set()
+        for part in chunks(wanted):
+            rows = await conn.execute_fetchall(queries.records_by_id(len(part)), tuple(part))
+            for row in rows:
+                seq, shown, kind, target = int(row[0]), int(row[4]), row[5], row[6]
+                if shown > 0:
+                    messages[bytes(row[1])] = (seq, to_record(row))
+                elif kind == "edit" and target is not None:
+                    next_round.add(bytes(target))
+        wanted = list(next_round - messages.keys())
+        if not wanted:
+            break
+    if not messages:
+        return
+    related = await load_related(conn, list(messages))
+    stale = [(seq,) for rid, (seq, _) in messages.items() if rid not in new_ids]
+    if stale:
+        await conn.executemany(queries.FTS_DELETE, stale)
+    entries = []
+    for rid, (seq, rec) in messages.items():
+        text = resolve.search_text(rec, resolve.effective(rec, related[rid]))
+        if text:
+            entries.append((seq, text))
+    if entries:
+        await conn.executemany(queries.FTS_INSERT, entries)

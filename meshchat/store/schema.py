@@ -1,0 +1,130 @@
+"""Numbered schema migrations of the store (DESIGN §4), applied in order via ``user_version``.
+
+Each migration is one SQL script that ``Store.open`` runs inside one transaction together
+with ``PRAGMA user_version = N``; a migration once released is never edited, only followed.
+
+Derived tables (FTS, channel and zone counts, quota counters, callsign claims) are kept
+in step with ``records``: ingest (the one insert path) adds to them once per batch, and
+delete triggers take away, so prune or any later delete keeps them consistent.
+"""
+
+from __future__ import annotations
+
+# "MSHC": marks a file as a meshchat store, so a foreign SQLite file is refused at open.
+APPLICATION_ID = 0x4D534843
+
+# What ``records.shown`` holds: whether and where a record appears as a message.
+SHOWN_NONE = 0  # edit, delete, react, channel, node
+SHOWN_PUBLIC = 1  # msg/file/legacy in a channel
+SHOWN_DIRECT = 2  # msg with ``to``: only in direct-message queries
+
+_V1 = f"""
+PRAGMA application_id = {APPLICATION_ID};
+
+-- seq is the rowid alias, so FTS rows (rowid = seq) survive VACUUM; id is the record id.
+CREATE TABLE records (
+    seq INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
+    zone TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    author BLOB NOT NULL,
+    kind TEXT NOT NULL,
+    shown INTEGER NOT NULL,
+    channel TEXT,
+    callsign TEXT,
+    target BLOB,
+    to_callsign TEXT,
+    dm_pair TEXT,
+    S BLOB NOT NULL,
+    sig BLOB NOT NULL,
+    received_at INTEGER NOT NULL,
+    origin TEXT NOT NULL
+);
+
+CREATE INDEX records_zone_ts ON records(zone, ts, id);
+CREATE INDEX records_public ON records(zone, ts, id) WHERE shown = 1;
+CREATE INDEX records_channel ON records(zone, channel, ts, id) WHERE shown = 1;
+CREATE INDEX records_direct ON records(zone, dm_pair, ts, id) WHERE shown = 2;
+CREATE INDEX records_callsign ON records(zone, callsign, ts, id) WHERE shown > 0;
+CREATE INDEX records_target ON records(target) WHERE target IS NOT NULL;
+CREATE INDEX records_channel_defs ON records(zone, channel, ts, id) WHERE kind = 'channel';
+CREATE INDEX records_node_keys ON records(author) WHERE kind = 'node';
+
+-- The effective text of every shown, not deleted message; rowid = records.seq.
+CREATE VIRTUAL TABLE message_fts USING fts5(
+    text, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+
+CREATE TABLE zone_stats (
+    zone TEXT PRIMARY KEY,
+    count INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE channel_stats (
+    zone TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    PRIMARY KEY (zone, channel)
+) WITHOUT ROWID;
+
+CREATE TABLE author_hours (
+    zone TEXT NOT NULL,
+    author BLOB NOT NULL,
+    hour INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (zone, author, hour)
+) WITHOUT ROWID;
+
+-- Earliest claim of a callsign per author (TOFU, DESIGN §3). Deliberately not pruned: a
+-- binding outlives its records, so an impostor does not inherit a callsign when the
+-- owner's old messages expire.
+CREATE TABLE claims (
+    zone TEXT NOT NULL,
+    callsign TEXT NOT NULL,
+    author BLOB NOT NULL,
+    ts INTEGER NOT NULL,
+    id BLOB NOT NULL,
+    PRIMARY KEY (zone, callsign, author)
+) WITHOUT ROWID;
+
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TRIGGER records_count_delete AFTER DELETE ON records BEGIN
+    UPDATE zone_stats SET count = count - 1 WHERE zone = OLD.zone;
+END;
+
+CREATE TRIGGER records_quota_delete AFTER DELETE ON records WHEN OLD.kind != 'legacy' BEGIN
+    UPDATE author_hours SET count = count - 1
+        WHERE zone = OLD.zone AND author = OLD.author AND hour = OLD.ts / 3600000;
+END;
+
+CREATE TRIGGER records_channel_delete AFTER DELETE ON records WHEN OLD.shown = 1 BEGIN
+    UPDATE channel_stats SET count = count - 1,
+        last_ts = coalesce((SELECT max(ts) FROM records
+            WHERE zone = OLD.zone AND channel = OLD.channel AND shown = 1), 0)
+        WHERE zone = OLD.zone AND channel = OLD.channel;
+    DELETE FROM channel_stats WHERE zone = OLD.zone AND channel = OLD.channel AND count <= 0;
+END;
+
+CREATE TRIGGER records_fts_delete AFTER DELETE ON records WHEN OLD.shown > 0 BEGIN
+    DELETE FROM message_fts WHERE rowid = OLD.seq;
+END;
+"""
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, _V1),
+]
+
+
+def latest_version() -> int:
+    """Return the schema version a fully migrated store has."""
+    return MIGRATIONS[-1][0]
+
+
+def migration_script(version: int, sql: str) -> str:
+    """Return the script that applies one migration and records its number atomically."""
+    return f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {int(version)};\nCOMMIT;\n"

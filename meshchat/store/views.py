@@ -1,0 +1,129 @@
+"""Read-time assembly of message views from stored records (DESIGN §2.1, §3).
+
+Edits, deletes and reactions are resolved when a page is read, through the indexed
+``target`` column, so those that arrive before their target apply once it arrives.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+import aiosqlite
+
+from meshchat.records import ZERO_AUTHOR, Record, load_trusted
+from meshchat.store import queries, resolve
+from meshchat.store.models import ChannelView, MessageQuery, MessageView, Reaction
+
+__all__ = [
+    "ChannelView",
+    "MessageQuery",
+    "MessageView",
+    "Reaction",
+    "chunks",
+    "load_related",
+    "load_views",
+]
+
+# SQLite's variable limit is 32766 since 3.32 (999 before); stay far below both.
+CHUNK = 500
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    """Yield ``items`` in slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def to_record(row: Sequence[Any]) -> Record:
+    """Decode a row that starts with ``queries.RECORD_COLS`` (seq, id, S, sig)."""
+    return load_trusted(bytes(row[2]), bytes(row[3]))
+
+
+async def _targeting(conn: aiosqlite.Connection, ids: Sequence[bytes]) -> list[Record]:
+    found: list[Record] = []
+    for part in chunks(ids):
+        rows = await conn.execute_fetchall(queries.records_targeting(len(part)), tuple(part))
+        found.extend(to_record(row) for row in rows)
+    return found
+
+
+async def load_related(
+    conn: aiosqlite.Connection, ids: Sequence[bytes]
+) -> dict[bytes, list[Record]]:
+    """Return, per message id, the records ``resolve.effective`` needs (two levels)."""
+    direct = await _targeting(conn, ids)
+    # Only reactions and edits can be retracted by a delete aimed at them.
+    second = [r.id for r in direct if r.kind in ("react", "edit")]
+    retracts = await _targeting(conn, second) if second else []
+    parent = {r.id: r.body["target"] for r in direct}
+    related: dict[bytes, list[Record]] = {i: [] for i in ids}
+    for rec in direct:
+        related[rec.body["target"]].append(rec)
+    for rec in retracts:
+        related[parent[rec.body["target"]]].append(rec)
+    return related
+
+
+async def load_bindings(
+    conn: aiosqlite.Connection, zone: str, wanted: Collection[str], node_key: bytes | None
+) -> dict[str, bytes | None]:
+    """Return the author each callsign is bound to in ``zone`` (None: no claim yet)."""
+    if not wanted:
+        return {}
+    params = {
+        "zone": zone,
+        "zero": ZERO_AUTHOR,
+        "node_key": node_key if node_key is not None else ZERO_AUTHOR,
+        "callsigns": json.dumps(sorted(wanted)),
+    }
+    rows = await conn.execute_fetchall(queries.BINDINGS, params)
+    return {str(row[0]): (bytes(row[1]) if row[1] is not None else None) for row in rows}
+
+
+async def load_views(
+    conn: aiosqlite.Connection,
+    records: Sequence[Record],
+    node_keys: Collection[bytes],
+    node_key: bytes | None,
+) -> list[MessageView]:
+    """Return views of ``records`` (all of one zone, all shown kinds), in the same order."""
+    if not records:
+        return []
+    related = await load_related(conn, [r.id for r in records])
+    wanted = {
+        resolve.claimed_callsign(r)
+        for r in records
+        if r.kind != "legacy" and r.author not in node_keys
+    }
+    bound = await load_bindings(conn, records[0].zone, wanted, node_key)
+    views = []
+    for rec in records:
+        state = resolve.effective(rec, related[rec.id])
+        trust = resolve.verified(rec, node_keys, bound.get(resolve.claimed_callsign(rec)))
+        views.append(resolve.view(rec, state, trust))
+    return views
+
+
+def channel_views(stats: Iterable[Sequence[Any]], defs: Iterable[Record]) -> list[ChannelView]:
+    """Merge message counts with channel records: latest topic by the first author wins."""
+    counts = {str(row[0]): (int(row[1]), int(row[2])) for row in stats}
+    first_author: dict[str, bytes] = {}
+    topic: dict[str, str] = {}
+    for rec in defs:  # in (name, ts, id) order
+        name = str(rec.body["name"])
+        owner = first_author.setdefault(name, rec.author)
+        if rec.author == owner:
+            topic[name] = str(rec.body["topic"])
+    names = sorted(set(counts) | set(first_author))
+    return [
+        ChannelView(
+            name=name,
+            topic=topic.get(name, ""),
+            count=counts.get(name, (0, 0))[0],
+            last_ts=counts[name][1] if name in counts else None,
+            created_by=first_author[name].hex() if name in first_author else None,
+        )
+        for name in names
+    ]
