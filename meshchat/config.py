@@ -1,0 +1,253 @@
+"""Typed, frozen configuration read once from TOML; every error names the key and the file.
+
+Each section is a frozen dataclass; the README documents every key (tests/test_docs.py
+fails when one is missing). Command-line flags override the file through ``with_overrides``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshchat import schemas
+from meshchat.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """[node]: who this node is and where it keeps its data."""
+
+    name: str = field(default_factory=lambda: socket.gethostname().split(".")[0] or "meshchat")
+    data_dir: Path = Path("./meshchat-data")
+    listen: str = "0.0.0.0:8080"
+    zones: tuple[str, ...] = ("MeshChat",)
+    default_channel: str = ""
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """[store]: what is accepted at ingest and how long it is kept (DESIGN §2.2, §2.4)."""
+
+    max_record_bytes: int = 32 * 1024
+    max_future_skew_s: int = 600
+    max_age_days: int = 365
+    max_records: int = 0
+    pinned_channels: tuple[str, ...] = ()
+    prune_interval_s: int = 3600
+    author_quota_per_hour: int = 2000
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """[sync]: peers and the anti-entropy schedule (DESIGN §5)."""
+
+    peers: tuple[str, ...] = ()
+    sync_interval_s: float = 60.0
+    frame_limit: int = 16 * 1024
+    zone_secret: str = ""
+    request_timeout_s: float = 20.0
+    backoff_max_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    """[discovery]: how peers are found besides the static list (DESIGN §5.3); off by default."""
+
+    mdns: bool = False
+    aredn_services: str = ""
+    aredn_node: str = ""
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """[web]: browser sessions and the JSON API."""
+
+    max_text_bytes: int = 30 * 1024
+    session_ttl_s: int = 7 * 86_400
+    login_attempts_per_minute: int = 10
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of one node."""
+
+    node: NodeConfig = field(default_factory=NodeConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    source: str = "<built-in defaults>"
+
+    @property
+    def listen_host(self) -> str:
+        """Return the host part of ``node.listen``."""
+        return split_listen(self.node.listen, "node.listen", self.source)[0]
+
+    @property
+    def listen_port(self) -> int:
+        """Return the port part of ``node.listen``."""
+        return split_listen(self.node.listen, "node.listen", self.source)[1]
+
+
+SECTIONS: dict[str, type[Any]] = {
+    "node": NodeConfig,
+    "store": StoreConfig,
+    "sync": SyncConfig,
+    "discovery": DiscoveryConfig,
+    "web": WebConfig,
+}
+
+
+def documented_keys() -> list[str]:
+    """Return every ``section.key`` the configuration knows, for the docs test."""
+    return [f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
+
+
+def split_listen(value: str, key: str, source: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` (``[v6]:PORT`` too) or raise ConfigError naming the key."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{source}: {key} must be HOST:PORT, got {value!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def load(path: Path | None) -> Config:
+    """Read ``path`` (or return the built-in defaults when it is None) and validate it."""
+    if path is None:
+        return validate(Config())
+    source = str(path)
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read config: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML: {exc}") from None
+    return from_mapping(raw, source)
+
+
+def from_mapping(raw: dict[str, Any], source: str) -> Config:
+    """Build a Config from parsed TOML, rejecting unknown keys and wrong types."""
+    sections: dict[str, Any] = {}
+    for name, table in raw.items():
+        cls = SECTIONS.get(name)
+        if cls is None:
+            raise ConfigError(f"{source}: unknown section or key {name!r}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: [{name}] must be a table")
+        sections[name] = _build(cls, name, table, source)
+    return validate(Config(**sections, source=source))
+
+
+def with_overrides(config: Config, **overrides: Any) -> Config:
+    """Return ``config`` with ``section.key`` values (None means "not given") replaced."""
+    sections = {name: getattr(config, name) for name in SECTIONS}
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        section, key = dotted.split("__", 1)
+        coerced = _coerce(_field_type(SECTIONS[section], key), value, f"--{key}", "command line")
+        sections[section] = dataclasses.replace(sections[section], **{key: coerced})
+    return validate(dataclasses.replace(config, **sections))
+
+
+def _field_type(cls: type[Any], key: str) -> Any:
+    return typing.get_type_hints(cls)[key]
+
+
+def _build(cls: type[Any], section: str, table: dict[str, Any], source: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in hints:
+            raise ConfigError(f"{source}: unknown key {section}.{key}")
+        values[key] = _coerce(hints[key], value, f"{section}.{key}", source)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, key: str, source: str) -> Any:
+    """Check ``value`` against the field's type; the only conversions are lists to tuples."""
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{source}: {key} must be {expected}, got {value!r}")
+
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if hint is int:
+        if type(value) is not int:
+            raise bad("an integer")
+        return value
+    if hint is float:
+        if type(value) not in (int, float):
+            raise bad("a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if hint is Path:
+        if not isinstance(value, str | Path):
+            raise bad("a path string")
+        return Path(value)
+    if typing.get_origin(hint) is tuple or isinstance(hint, types.GenericAlias):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+        return tuple(value)
+    raise bad(str(hint))  # pragma: no cover - every field type is handled above
+
+
+def validate(config: Config) -> Config:
+    """Check cross-field rules; return the config unchanged when it is sound."""
+    src = config.source
+
+    def fail(key: str, why: str) -> ConfigError:
+        return ConfigError(f"{src}: {key} {why}")
+
+    split_listen(config.node.listen, "node.listen", src)
+    if not config.node.zones:
+        raise fail("node.zones", "must name at least one zone")
+    for zone in config.node.zones:
+        if not schemas.valid_zone(zone):
+            raise fail("node.zones", f"has an invalid zone name {zone!r}")
+    if not schemas.valid_zone(config.node.name):
+        raise fail("node.name", "must be 1-64 characters without control characters")
+    if not schemas.valid_channel(config.node.default_channel):
+        raise fail("node.default_channel", "must be at most 64 characters, no control characters")
+    store = config.store
+    if not 1024 <= store.max_record_bytes <= 1024 * 1024:
+        raise fail("store.max_record_bytes", "must be between 1024 and 1048576")
+    if store.max_age_days < 1:
+        raise fail("store.max_age_days", "must be at least 1")
+    for key in ("max_future_skew_s", "max_records", "prune_interval_s", "author_quota_per_hour"):
+        if getattr(store, key) < 0:
+            raise fail(f"store.{key}", "must not be negative")
+    sync = config.sync
+    if sync.frame_limit != 0 and not 4096 <= sync.frame_limit <= 65536:
+        raise fail("sync.frame_limit", "must be 0 (none) or between 4096 and 65536")
+    for key in ("sync_interval_s", "request_timeout_s", "backoff_max_s"):
+        if getattr(sync, key) <= 0:
+            raise fail(f"sync.{key}", "must be positive")
+    for peer in sync.peers:
+        if not peer.startswith(("http://", "https://")):
+            raise fail("sync.peers", f"entry {peer!r} must be an http:// or https:// URL")
+    web = config.web
+    if not 1 <= web.max_text_bytes <= store.max_record_bytes - 1024:
+        raise fail("web.max_text_bytes", "must be positive and 1 KiB below store.max_record_bytes")
+    if web.session_ttl_s < 60:
+        raise fail("web.session_ttl_s", "must be at least 60")
+    if web.login_attempts_per_minute < 1:
+        raise fail("web.login_attempts_per_minute", "must be at least 1")
+    if config.node.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise fail("node.log_level", "must be DEBUG, INFO, WARNING or ERROR")
+    return config

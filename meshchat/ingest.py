@@ -1,0 +1,109 @@
+"""The ingest pipeline: validate envelopes, store them, count rejects, tell subscribers.
+
+Every record enters the log here, whether posted locally, pushed or fetched by sync, or
+imported: DESIGN §2.2's checks run cheapest first, signatures off the event loop, and a
+record is reported accepted only after its transaction commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from meshchat import records
+from meshchat.clock import HybridClock, wall_ms
+from meshchat.errors import RecordRejected
+from meshchat.records import Policy, Record
+from meshchat.store.db import Store
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[Sequence[Record], str], None]
+# Below this many envelopes, verifying inline (~0.15 ms each) beats a thread hop.
+INLINE_BATCH = 4
+
+
+class Ingestor:
+    """Validates and stores records for one node; owns the reject counters."""
+
+    def __init__(self, store: Store, policy: Policy, clock: HybridClock, quota_per_hour: int):
+        self.store = store
+        self.policy = policy
+        self.clock = clock
+        self.quota_per_hour = quota_per_hour
+        self.rejects: Counter[str] = Counter()
+        self._subscribers: list[Subscriber] = []
+        self._executor: ThreadPoolExecutor | None = None
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Call ``subscriber(records, origin)`` with every batch of newly stored records."""
+        self._subscribers.append(subscriber)
+
+    def close(self) -> None:
+        """Stop the verification thread (if one was started)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+    async def submit(self, envelopes: Sequence[tuple[bytes, bytes]], origin: str) -> list[str]:
+        """Validate and store envelopes; return "ok" | "dup" | "reject:<reason>" for each."""
+        now = wall_ms()
+        if len(envelopes) <= INLINE_BATCH:
+            checked = _validate_all(envelopes, self.policy, now)
+        else:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="meshchat-verify")
+            loop = asyncio.get_running_loop()
+            checked = await loop.run_in_executor(
+                self._executor, _validate_all, envelopes, self.policy, now
+            )
+        valid = [r for r in checked if isinstance(r, Record)]
+        stored = await self._store(valid, origin) if valid else []
+        results: list[str] = []
+        outcome = iter(stored)
+        for item in checked:
+            result = next(outcome) if isinstance(item, Record) else f"reject:{item}"
+            if result.startswith("reject:"):
+                self.rejects[result.removeprefix("reject:")] += 1
+            results.append(result)
+        return results
+
+    async def add_local(self, record: Record) -> str:
+        """Store a record signed on this node; return "ok" or "dup" after the commit."""
+        records.check_policy(record, self.policy, wall_ms())
+        (result,) = await self._store([record], "local")
+        if result.startswith("reject:"):
+            reason = result.removeprefix("reject:")
+            self.rejects[reason] += 1
+            raise RecordRejected(reason, "local record refused by the store")
+        return result
+
+    async def _store(self, valid: Sequence[Record], origin: str) -> list[str]:
+        stored = await self.store.insert(
+            valid, origin=origin, received_at_ms=wall_ms(), quota_per_hour=self.quota_per_hour
+        )
+        fresh = [r for r, res in zip(valid, stored, strict=True) if res == "ok"]
+        if fresh:
+            self.clock.observe(max(r.ts for r in fresh))
+            for subscriber in self._subscribers:
+                try:
+                    subscriber(fresh, origin)
+                except Exception:  # one broken subscriber must not cost the others the record
+                    log.exception("record subscriber %r failed", subscriber)
+        return stored
+
+
+def _validate_all(
+    envelopes: Sequence[tuple[bytes, bytes]], policy: Policy, now: int
+) -> list[Record | str]:
+    """Validate each envelope; a Record where it passed, else its reject reason."""
+    out: list[Record | str] = []
+    for signed, sig in envelopes:
+        try:
+            out.append(records.validate(signed, sig, policy, now))
+        except RecordRejected as exc:
+            out.append(exc.reason)
+    return out
