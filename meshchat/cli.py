@@ -1,0 +1,251 @@
+"""The ``meshchat`` command: serve, post, export, import (README "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import signal
+import socket
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import aiohttp
+
+from meshchat import __version__, app, config, records
+from meshchat.errors import ConfigError, IdentityError, MeshchatError, RecordRejected, StoreError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+IMPORT_BATCH = 500
+
+
+def _node_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML config file (default: built-in)")
+    parser.add_argument("--data-dir", type=Path, help="data directory (node.data_dir)")
+    parser.add_argument(
+        "--zone",
+        action="append",
+        dest="zones",
+        metavar="NAME",
+        help="zone to serve (node.zones); repeat for several",
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``meshchat`` command."""
+    top = argparse.ArgumentParser(
+        prog="meshchat", description="Signed, replicated chat for amateur-radio meshes."
+    )
+    top.add_argument("--version", action="version", version=f"meshchat {__version__}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run a node")
+    _node_flags(serve)
+    serve.add_argument("--listen", metavar="HOST:PORT", help="address to listen on (node.listen)")
+    serve.add_argument("--node-name", metavar="NAME", help="this node's name (node.name)")
+    serve.add_argument(
+        "--peer", action="append", dest="peers", metavar="URL", help="static peer (sync.peers)"
+    )
+
+    post = sub.add_parser("post", help="send a message through a running node")
+    post.add_argument("--url", default="http://127.0.0.1:8080", help="the node's base URL")
+    post.add_argument("--zone", help="zone (default: the node's first zone)")
+    post.add_argument("--channel", default="", help='channel ("" is Everything)')
+    post.add_argument("--callsign", required=True, help="callsign to post as")
+    post.add_argument("text", nargs="+", help="message text ('-' reads it from stdin)")
+
+    export = sub.add_parser("export", help="write a zone's records to a file (node stopped)")
+    _node_flags(export)
+    export.add_argument("-o", "--output", type=Path, help="output file (default: stdout)")
+
+    imp = sub.add_parser("import", help="read records from an export stream (node stopped)")
+    _node_flags(imp)
+    imp.add_argument("file", nargs="?", type=Path, help="export file (default: stdin)")
+    return top
+
+
+def load_config(args: argparse.Namespace) -> config.Config:
+    """Read the config file (or the defaults) and apply the command-line overrides."""
+    base = config.load(args.config)
+    return config.with_overrides(
+        base,
+        node__data_dir=args.data_dir,
+        node__zones=args.zones,
+        node__listen=getattr(args, "listen", None),
+        node__name=getattr(args, "node_name", None),
+        sync__peers=getattr(args, "peers", None),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return the process exit code."""
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "post":
+            return asyncio.run(_post(args))
+        cfg = load_config(args)
+        logging.basicConfig(
+            level=cfg.node.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        if args.command == "serve":
+            return asyncio.run(_serve(cfg))
+        if args.command == "export":
+            return asyncio.run(_export(cfg, args.output))
+        return asyncio.run(_import(cfg, args.file))
+    except ConfigError as exc:
+        return _error(str(exc), EXIT_USAGE)
+    except (StoreError, IdentityError) as exc:
+        return _error(str(exc))
+    except KeyboardInterrupt:
+        return EXIT_FAIL
+
+
+def _error(message: str, code: int = EXIT_FAIL) -> int:
+    print(f"meshchat: error: {message}", file=sys.stderr)
+    return code
+
+
+async def _serve(cfg: config.Config) -> int:
+    try:
+        running = await app.start(cfg)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return _error(f"cannot listen on {cfg.node.listen}: address already in use")
+        return _error(f"cannot listen on {cfg.node.listen}: {exc.strerror or exc}")
+    lan = ""
+    if cfg.listen_host in ("0.0.0.0", "::"):
+        lan = f" (on the LAN: http://{socket.gethostname()}:{cfg.listen_port}/meshchat/)"
+    print(
+        f"meshchat {__version__}: node {cfg.node.name!r} serving zone(s) "
+        f"{', '.join(cfg.node.zones)}\n"
+        f"  open {running.url}/meshchat/{lan}\n"
+        f"  data in {cfg.node.data_dir.resolve()}",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await running.stop()
+    return EXIT_OK
+
+
+async def _export(cfg: config.Config, output: Path | None) -> int:
+    node = await app.open_node(cfg)
+    try:
+        with _open_out(output) as out:
+            total = 0
+            for zone in cfg.node.zones:
+                batch: list[tuple[bytes, bytes]] = []
+                async for envelope in node.store.export(zone):
+                    batch.append(envelope)
+                    if len(batch) >= IMPORT_BATCH:
+                        total += records.write_stream(batch, out)
+                        batch.clear()
+                total += records.write_stream(batch, out)
+    finally:
+        await app.close_node(node)
+    where = output or "stdout"
+    print(f"exported {total} records of {', '.join(cfg.node.zones)} to {where}", file=sys.stderr)
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _open_out(output: Path | None) -> Any:
+    if output is None:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    tmp = output.with_name(output.name + ".part")
+    with tmp.open("wb") as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(output)
+
+
+async def _import(cfg: config.Config, source: Path | None) -> int:
+    try:
+        stream: BinaryIO = source.open("rb") if source else sys.stdin.buffer
+    except OSError as exc:
+        return _error(f"cannot read {source}: {exc.strerror}")
+    node = await app.open_node(cfg)
+    tally: Counter[str] = Counter()
+    broken = ""
+    try:
+        batch: list[tuple[bytes, bytes]] = []
+        try:
+            for envelope in records.read_stream(stream, cfg.store.max_record_bytes):
+                batch.append(envelope)
+                if len(batch) >= IMPORT_BATCH:
+                    tally.update(await node.ingestor.submit(batch, "import"))
+                    batch = []
+        except RecordRejected as exc:
+            broken = str(exc)  # keep what came before the damage
+        if batch:
+            tally.update(await node.ingestor.submit(batch, "import"))
+    finally:
+        await app.close_node(node)
+        if source:
+            stream.close()
+    rejected = {k.removeprefix("reject:"): v for k, v in tally.items() if k.startswith("reject:")}
+    summary = f"imported {tally['ok']} new, {tally['dup']} already present"
+    if rejected:
+        summary += ", rejected " + ", ".join(f"{n} {r}" for r, n in sorted(rejected.items()))
+    print(summary, file=sys.stderr)
+    if broken:
+        return _error(f"the stream is malformed after {sum(tally.values())} records: {broken}")
+    return EXIT_OK
+
+
+async def _post(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
+    base = args.url.rstrip("/")
+    login: dict[str, Any] = {"callsign": args.callsign}
+    passphrase = os.environ.get("MESHCHAT_PASSPHRASE")
+    if passphrase:
+        login["passphrase"] = passphrase
+    message: dict[str, Any] = {"channel": args.channel, "text": text}
+    if args.zone:
+        message["zone"] = args.zone
+    timeout = aiohttp.ClientTimeout(total=60)
+    try:
+        # Nodes are usually reached by IP address on a mesh: accept cookies from them.
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(timeout=timeout, cookie_jar=jar) as http:
+            async with http.post(f"{base}/api/v1/login", json=login) as resp:
+                session = await _json_or_error(resp)
+            headers = {"X-CSRF-Token": session["csrf_token"]}
+            async with http.post(f"{base}/api/v1/messages", json=message, headers=headers) as resp:
+                posted = await _json_or_error(resp)
+    except _HttpError as exc:
+        return _error(str(exc))
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        return _error(f"cannot reach {base}: {exc or type(exc).__name__}")
+    print(posted["id"])
+    return EXIT_OK
+
+
+class _HttpError(MeshchatError):
+    pass
+
+
+async def _json_or_error(resp: Any) -> dict[str, Any]:
+    try:
+        body = await resp.json(content_type=None)
+    except ValueError:
+        body = None
+    if resp.status >= 400 or not isinstance(body, dict):
+        detail = body.get("detail") or body.get("error") if isinstance(body, dict) else ""
+        raise _HttpError(f"{resp.method} {resp.url.path}: HTTP {resp.status} {detail}".strip())
+    return body

@@ -1,0 +1,112 @@
+"""HTTP plumbing shared by the JSON API: error replies, security headers, JSON bodies."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
+
+from aiohttp import web
+
+from meshchat.errors import IdentityError, RemoteProtocolError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# The UI loads only its own vendored files; no inline script may run (DESIGN §6).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+class ApiError(Exception):
+    """Ends a request with a 4xx/5xx and a JSON body ``{error, detail}``."""
+
+    def __init__(self, status: int, error: str, detail: str = "") -> None:
+        super().__init__(f"{status} {error}: {detail}")
+        self.status = status
+        self.error = error
+        self.detail = detail
+
+    def response(self) -> web.Response:
+        """Return the JSON reply for this error."""
+        return web.json_response({"error": self.error, "detail": self.detail}, status=self.status)
+
+
+def fail(status: int, error: str, detail: str = "") -> NoReturn:
+    """Abort the request with a JSON error."""
+    raise ApiError(status, error, detail)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn a client's fault into a 4xx with a reason and a crash into a logged 500."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status >= 400 and request.path.startswith("/api/"):
+            error = (exc.reason or "error").lower().replace(" ", "_")
+            return ApiError(exc.status, error, exc.text or "").response()
+        raise
+    except (RemoteProtocolError, IdentityError) as exc:
+        return ApiError(400, "bad_request", str(exc)).response()
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return ApiError(500, "internal", "the node hit an unexpected error; see its log").response()
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Add the browser security headers (an on_response_prepare hook).
+
+    Sync replies go to peers, not browsers, often over a slow radio link: they get a
+    short Server header and none of the browser headers.
+    """
+    if request.path.startswith("/sync/"):
+        response.headers["Server"] = "meshchat"
+        return
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
+# JSON bodies are small; message text is capped well below this by web.max_text_bytes.
+MAX_JSON_BYTES = 256 * 1024
+
+
+async def json_body(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
+    """Return the request's JSON object, refusing other types and unknown fields."""
+    if request.content_type != "application/json":
+        fail(415, "unsupported_media_type", "send the body as application/json")
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        fail(413, "too_large", f"JSON bodies are at most {MAX_JSON_BYTES} bytes")
+    raw = await request.read()
+    if len(raw) > MAX_JSON_BYTES:
+        fail(413, "too_large", f"JSON bodies are at most {MAX_JSON_BYTES} bytes")
+    try:
+        body = _strict_loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        fail(400, "bad_json", f"malformed JSON: {exc}")
+    if not isinstance(body, dict):
+        fail(400, "bad_json", "the body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        fail(400, "unknown_fields", f"unknown fields: {', '.join(unknown)}")
+    return body
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _strict_loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_reject_constant)

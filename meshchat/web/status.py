@@ -1,0 +1,53 @@
+"""``GET /api/v1/status``: what the node is, what it holds and what it refused."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from meshchat import __version__
+from meshchat.config import Config
+from meshchat.ingest import Ingestor
+from meshchat.store.db import Store
+
+PeersProvider = Callable[[], list[dict[str, Any]]]
+
+
+class StatusApi:
+    """Reports node identity, zone sizes, uptime, reject counters and (with sync) peers."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        ingestor: Ingestor,
+        node_key_hex: str,
+        peers: PeersProvider | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.ingestor = ingestor
+        self.node_key_hex = node_key_hex
+        self.peers = peers
+        self.started = time.monotonic()
+
+    async def status(self, request: web.Request) -> web.Response:
+        """Answer 200 as soon as the node is ready; tests and tools poll this."""
+        del request
+        counts = await self.store.counts()
+        body: dict[str, Any] = {
+            "node": {
+                "name": self.config.node.name,
+                "key": self.node_key_hex,
+                "version": __version__,
+            },
+            "zones": [{"name": z, "count": counts.get(z, 0)} for z in self.config.node.zones],
+            "uptime_s": round(time.monotonic() - self.started, 3),
+            "rejects": dict(sorted(self.ingestor.rejects.items())),
+        }
+        if self.peers is not None:
+            body["peers"] = self.peers()
+        return web.json_response(body)
