@@ -1,0 +1,162 @@
+"""HTTP client for one peer's sync API: keep-alive, timeouts, zone secret, byte counters."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import aiohttp
+
+from meshchat import records
+from meshchat.errors import RemoteProtocolError
+from meshchat.sync import wire, zoneauth
+from meshchat.sync.peers import Peer
+from meshchat.sync.server import MSGPACK, NODE_HEADER, PREFIX
+
+MAX_REPLY_BYTES = 4 * 1024 * 1024
+# Headers a peer does not need; every byte counts on a 300 kbit/s link.
+SKIP_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
+
+
+class PeerError(Exception):
+    """A call to a peer failed: unreachable, timed out, or answered with garbage."""
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
+    """Read the whole body, but never more than ``cap`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < cap:
+        chunk = await resp.content.read(min(64 * 1024, cap - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+class PeerClient:
+    """Calls one peer's ``/sync/v1`` routes and counts the traffic on its Peer entry."""
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        peer: Peer,
+        node_id: str,
+        zone_secret: str,
+        timeout_s: float,
+    ) -> None:
+        self.http = http
+        self.peer = peer
+        self.node_id = node_id
+        self.zone_secret = zone_secret
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self.base_path = urlsplit(peer.url).path.rstrip("/")
+
+    async def call(
+        self, method: str, route: str, body: Any = None, query: dict[str, Any] | None = None
+    ) -> Any:
+        """Send one request and return the decoded msgpack reply; PeerError on any failure."""
+        path_qs = f"{self.base_path}{PREFIX}/{route}"
+        if query:
+            path_qs += "?" + urlencode(query)
+        data = b"" if body is None else records.pack(body)
+        # Radio links are slow: only the calls that need to say who is calling say it.
+        headers = {NODE_HEADER: self.node_id} if route in ("put", "presence") else {}
+        if body is not None:
+            headers["Content-Type"] = MSGPACK
+        if self.zone_secret:
+            headers.update(zoneauth.sign(self.zone_secret, method, path_qs, data, time.time()))
+        url = self.peer.url.rstrip("/").removesuffix(self.base_path) + path_qs
+        self.peer.bytes_out += len(data) + len(path_qs)
+        try:
+            async with self.http.request(
+                method,
+                url,
+                data=data or None,
+                headers=headers,
+                timeout=self.timeout,
+                skip_auto_headers=SKIP_HEADERS,
+            ) as resp:
+                raw = await _read_capped(resp, MAX_REPLY_BYTES + 1)
+                status = resp.status
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+            raise PeerError(f"{route}: {type(exc).__name__} {exc}".strip()) from None
+        self.peer.bytes_in += len(raw)
+        if len(raw) > MAX_REPLY_BYTES:
+            raise PeerError(f"{route}: reply over {MAX_REPLY_BYTES} bytes")
+        try:
+            decoded = records.unpack(raw, 100_000)
+        except RemoteProtocolError as exc:
+            raise PeerError(f"{route}: HTTP {status}, {exc}") from None
+        if status != 200:
+            detail = decoded.get("detail", "") if isinstance(decoded, dict) else ""
+            raise PeerError(f"{route}: HTTP {status} {detail}".strip())
+        if not isinstance(decoded, dict):
+            raise PeerError(f"{route}: the reply is not a map")
+        return decoded
+
+    async def info(self) -> dict[str, Any]:
+        """``GET /sync/v1/info``."""
+        result: dict[str, Any] = await self.call("GET", "info")
+        return result
+
+    async def reconcile(self, zone: str, neg: bytes, since: int) -> bytes:
+        """One Negentropy round trip."""
+        answer = await self.call("POST", "reconcile", {"zone": zone, "neg": neg, "since": since})
+        neg_reply = answer.get("neg")
+        if not isinstance(neg_reply, bytes):
+            raise PeerError("reconcile: reply has no neg")
+        return neg_reply
+
+    async def get(
+        self, zone: str, ids: list[bytes]
+    ) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
+        """Fetch records by id; return the envelopes and the ids left for another call."""
+        answer = await self.call("POST", "get", {"zone": zone, "ids": ids})
+        try:
+            envelopes = [records.unpack_envelope(e) for e in answer.get("records", [])]
+        except RemoteProtocolError as exc:
+            raise PeerError(f"get: {exc}") from None
+        more = answer.get("more", [])
+        if not isinstance(more, list) or not all(
+            isinstance(i, bytes) and len(i) == 32 for i in more
+        ):
+            raise PeerError("get: bad `more` list")
+        return envelopes, more
+
+    async def put(self, zone: str, envelopes: list[tuple[bytes, bytes]]) -> list[str]:
+        """Push records; return the peer's per-record results."""
+        answer = await self.call(
+            "POST", "put", {"zone": zone, "records": [list(e) for e in envelopes]}
+        )
+        results = answer.get("results")
+        if not isinstance(results, list) or len(results) != len(envelopes):
+            raise PeerError("put: results do not match the records sent")
+        return [str(r) for r in results]
+
+    async def range(
+        self, zone: str, after_ts: int, after_id: bytes, limit: int
+    ) -> tuple[list[tuple[bytes, bytes]], bool]:
+        """Fetch one bootstrap page after ``(after_ts, after_id)``; tell whether it was the last."""
+        query = {"zone": zone, "after_ts": after_ts, "after_id": after_id.hex(), "limit": limit}
+        answer = await self.call("GET", "range", query=query)
+        try:
+            envelopes = [records.unpack_envelope(e) for e in answer.get("records", [])]
+        except RemoteProtocolError as exc:
+            raise PeerError(f"range: {exc}") from None
+        return envelopes, bool(answer.get("done", True))
+
+    async def presence(
+        self, zone: str, users: list[wire.PresenceEntry]
+    ) -> list[wire.PresenceEntry]:
+        """Exchange presence: send ours, return theirs."""
+        answer = await self.call(
+            "POST", "presence", {"zone": zone, "users": [u.to_wire() for u in users]}
+        )
+        raw = answer.get("users", [])
+        try:
+            return list(wire.Presence.parse({"zone": zone, "users": raw}).users)
+        except RemoteProtocolError as exc:
+            raise PeerError(f"presence: {exc}") from None

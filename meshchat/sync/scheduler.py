@@ -1,0 +1,347 @@
+"""When and with whom to sync: per-peer loops, eager push, back-off, presence gossip.
+
+Each peer gets one task that probes it, bootstraps or reconciles every shared zone, and
+then waits for the next jittered interval, a trigger (the peer appeared or came back) or
+the end of its back-off. New records are pushed at once to every live peer except the
+one they came from; anti-entropy is the backstop for anything a push missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from meshchat.clock import wall_ms
+from meshchat.config import Config
+from meshchat.errors import MeshchatError
+from meshchat.ingest import Ingestor
+from meshchat.records import Record, load_trusted
+from meshchat.store.db import Store
+from meshchat.sync import wire
+from meshchat.sync.client import PeerClient, PeerError
+from meshchat.sync.index import ZoneIndex
+from meshchat.sync.peers import Peer, PeerTable
+from meshchat.sync.presence import PresenceTable, combined
+from meshchat.sync.session import ReconcileSession, batches
+
+log = logging.getLogger(__name__)
+
+DAY_MS = 86_400_000
+GET_BATCH = 512
+PUT_BATCH = 128
+PUT_BYTES = 1024 * 1024
+RANGE_PAGE = 500
+PUSH_QUEUE = 10_000
+JITTER = 0.2
+
+
+@dataclass
+class Timing:
+    """Every timing constant of sync, in seconds, in one place; tests shrink them."""
+
+    sync_interval_s: float = 60.0
+    presence_interval_s: float = 20.0
+    push_delay_s: float = 0.05  # gather records posted together into one put
+    presence_ttl_s: float = 120.0  # a presence entry nobody refreshes goes after this
+    backoff_base_s: float = 1.0  # the first retry delay; it doubles up to backoff_max_s
+
+
+@dataclass
+class _Link:
+    """Runtime state of one peer: its client, loop task, trigger and push queue."""
+
+    peer: Peer
+    client: PeerClient
+    trigger: asyncio.Event = field(default_factory=asyncio.Event)
+    pending: dict[bytes, Record] = field(default_factory=dict)
+    push_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    bootstrapped: set[str] = field(default_factory=set)  # zones paged in from this peer
+
+
+LocalPresence = Callable[[str], list[wire.PresenceEntry]]
+
+
+class SyncScheduler:
+    """Owns the peer loops of one node."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        ingestor: Ingestor,
+        index: ZoneIndex,
+        node_id: str,
+        peers: PeerTable,
+        presence: dict[str, PresenceTable],
+        local_presence: LocalPresence,
+        timing: Timing,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.ingestor = ingestor
+        self.index = index
+        self.node_id = node_id
+        self.peers = peers
+        self.presence = presence
+        self.local_presence = local_presence
+        self.timing = timing
+        self.horizon_ms = config.store.max_age_days * DAY_MS
+        self._links: dict[str, _Link] = {}
+        self._http: aiohttp.ClientSession | None = None
+        # Made here, before the server can make one with the default TTL, so that the
+        # presence TTL comes from Timing like every other interval.
+        ttl_ms = int(timing.presence_ttl_s * 1000)
+        for zone in config.node.zones:
+            presence.setdefault(zone, PresenceTable(ttl_ms))
+
+    async def start(self) -> None:
+        """Open the shared keep-alive HTTP session and start a loop per static peer."""
+        connector = aiohttp.TCPConnector(limit_per_host=4, keepalive_timeout=120)
+        self._http = aiohttp.ClientSession(connector=connector)
+        for url in self.config.sync.peers:
+            self.add_peer(url, "static")
+
+    async def stop(self) -> None:
+        """Cancel every peer loop and close the HTTP session."""
+        tasks = [t for link in self._links.values() for t in link.tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._links.clear()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def add_peer(self, url: str, source: str) -> Peer:
+        """Add a peer (from any discovery source) and sync with it at once."""
+        peer, _ = self.peers.add(url, source)
+        if peer.url in self._links or self._http is None:
+            return peer
+        client = PeerClient(
+            self._http,
+            peer,
+            self.node_id,
+            self.config.sync.zone_secret,
+            self.config.sync.request_timeout_s,
+        )
+        link = _Link(peer, client)
+        link.trigger.set()
+        loop = asyncio.get_running_loop()
+        link.tasks.append(loop.create_task(self._peer_loop(link), name=f"sync {peer.url}"))
+        link.tasks.append(loop.create_task(self._push_loop(link), name=f"push {peer.url}"))
+        self._links[peer.url] = link
+        return peer
+
+    async def remove_peer(self, url: str) -> None:
+        """Stop syncing with a peer whose announcement went away."""
+        link = self._links.pop(url.rstrip("/"), None)
+        self.peers.remove(url)
+        if link is not None:
+            for task in link.tasks:
+                task.cancel()
+            await asyncio.gather(*link.tasks, return_exceptions=True)
+
+    def trigger_all(self) -> None:
+        """Ask every peer loop for an immediate anti-entropy round."""
+        for link in self._links.values():
+            link.trigger.set()
+
+    def on_records(self, fresh: Sequence[Record], origin: str) -> None:
+        """Ingest subscriber: count what a peer gave us; queue the rest for eager push."""
+        source = origin.removeprefix("peer:") if origin.startswith("peer:") else None
+        senders = [link.peer for link in self._links.values() if link.peer.node_id == source]
+        if source is not None and senders:
+            # Pushed (server) and fetched (here) records alike; one entry per sender node.
+            max(senders, key=lambda p: p.live).records_in += len(fresh)
+        now = wall_ms()
+        for link in self._links.values():
+            peer = link.peer
+            if not peer.live or (source is not None and peer.node_id == source):
+                continue
+            for record in fresh:
+                horizon = peer.zones.get(record.zone)
+                # Never offer a peer what its horizon refuses (DESIGN §2.4).
+                if horizon is None or record.ts < now - horizon:
+                    continue
+                if len(link.pending) < PUSH_QUEUE:
+                    link.pending[record.id] = record
+            if link.pending:
+                link.push_ready.set()
+
+    # -- per-peer loops ---------------------------------------------------------------
+
+    async def _peer_loop(self, link: _Link) -> None:
+        peer = link.peer
+        while True:
+            link.trigger.clear()
+            try:
+                await self._sync_peer(link)
+            except (PeerError, MeshchatError) as exc:
+                delay = self._failed(peer, str(exc))
+                log.info("peer %s failed (%s); retrying in %.1f s", peer.url, exc, delay)
+            except Exception:  # a bug must not end syncing with this peer for good
+                log.exception("sync with %s crashed", peer.url)
+                self._failed(peer, "internal error")
+            wait = peer.backoff_s if peer.failures else self._jittered(self.timing.sync_interval_s)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(link.trigger.wait(), wait)
+
+    def _failed(self, peer: Peer, error: str) -> float:
+        cap = self.config.sync.backoff_max_s
+        return peer.failed(time.time(), error, cap, self.timing.backoff_base_s)
+
+    @staticmethod
+    def _jittered(seconds: float) -> float:
+        return seconds * random.uniform(1 - JITTER, 1 + JITTER)
+
+    async def _sync_peer(self, link: _Link) -> None:
+        peer, client = link.peer, link.client
+        info = await client.info()
+        self._take_info(peer, info)
+        if peer.succeeded(time.time()) and link.pending:
+            link.push_ready.set()
+        counts = {
+            z["name"]: z.get("count", 0) for z in info.get("zones", []) if isinstance(z, dict)
+        }
+        for zone in self.config.node.zones:
+            if zone in peer.zones:
+                await self._sync_zone(link, zone, int(counts.get(zone, 0) or 0))
+        peer.last_sync = time.time()
+        await self._exchange_presence(link)
+
+    def _take_info(self, peer: Peer, info: dict[str, object]) -> None:
+        node_id, zones = info.get("node_id"), info.get("zones")
+        if not isinstance(node_id, str) or not isinstance(zones, list):
+            raise PeerError("info: not a meshchat sync peer")
+        if node_id == self.node_id:
+            raise PeerError("info: this is our own node")
+        peer.kind, peer.node_id = "native", node_id[:64]
+        name = info.get("name")
+        peer.name = name[:64] if isinstance(name, str) else ""
+        peer.zones = {
+            z["name"]: int(z.get("horizon_ms") or self.horizon_ms)
+            for z in zones
+            if isinstance(z, dict) and isinstance(z.get("name"), str)
+        }
+
+    def _since(self, peer: Peer, zone: str) -> int:
+        """The reconcile range start: the later of both horizons (DESIGN §2.4)."""
+        horizon = min(self.horizon_ms, peer.zones.get(zone, self.horizon_ms))
+        return max(0, wall_ms() - horizon)
+
+    async def _sync_zone(self, link: _Link, zone: str, peer_count: int) -> None:
+        since = self._since(link.peer, zone)
+        window = await self.index.window(zone, since)
+        cursor_key = f"bootstrap:{zone}:{link.peer.url}"
+        # A node holding less than half of what the peer holds (new, or away for long)
+        # pages the history in; reconciling against a near-empty set would send every id.
+        # Once per link: the peer's count includes what is past our horizon or refused
+        # here, and paging the same records in again every round would only cost airtime.
+        short = len(window) * 2 < peer_count and zone not in link.bootstrapped
+        if short or await self.store.meta_get(cursor_key):
+            await self._bootstrap(link, zone, since, cursor_key)
+            link.bootstrapped.add(zone)
+            window = await self.index.window(zone, since)
+        session = ReconcileSession(window, self.config.sync.frame_limit)
+        message: bytes | None = session.start()
+        while message is not None:
+            message = session.receive(await link.client.reconcile(zone, message, since))
+        await self._fetch(link, zone, sorted(session.need))
+        await self._push(link, zone, sorted(session.have))
+
+    async def _bootstrap(self, link: _Link, zone: str, since: int, cursor_key: str) -> None:
+        """Page the peer's history in (ts, id) order; the cursor survives a cut link."""
+        saved = await self.store.meta_get(cursor_key)
+        after_ts, after_id = since, b""
+        if saved:
+            ts_text, _, id_hex = saved.partition(":")
+            if int(ts_text) >= since:  # else the horizon moved past the cursor: start there
+                after_ts, after_id = int(ts_text), bytes.fromhex(id_hex)
+        while True:
+            envelopes, done = await link.client.range(zone, after_ts, after_id, RANGE_PAGE)
+            if envelopes:
+                await self._ingest(link, envelopes)
+                last = load_trusted(*envelopes[-1])
+                after_ts, after_id = last.ts, last.id
+                await self.store.meta_set(cursor_key, f"{after_ts}:{after_id.hex()}")
+            if done or not envelopes:
+                break
+        await self.store.meta_set(cursor_key, "")
+
+    async def _ingest(self, link: _Link, envelopes: list[tuple[bytes, bytes]]) -> None:
+        # records_in is counted by on_records, which also sees what the peer pushed.
+        await self.ingestor.submit(envelopes, f"peer:{link.peer.node_id}")
+
+    async def _fetch(self, link: _Link, zone: str, need: list[bytes]) -> None:
+        for batch in batches(need, GET_BATCH):
+            ids = batch
+            while ids:
+                envelopes, more = await link.client.get(zone, ids)
+                if envelopes:
+                    await self._ingest(link, envelopes)
+                if len(more) >= len(ids):
+                    raise PeerError("get: the peer sent nothing for the ids asked")
+                ids = more
+
+    async def _push(self, link: _Link, zone: str, have: list[bytes]) -> None:
+        for batch in batches(have, PUT_BATCH):
+            envelopes = await self.store.get_envelopes(batch)
+            await self._put(link, zone, envelopes)
+
+    async def _put(self, link: _Link, zone: str, envelopes: list[tuple[bytes, bytes]]) -> None:
+        chunk: list[tuple[bytes, bytes]] = []
+        size = 0
+        for env in [*envelopes, None]:
+            if env is None or (chunk and size + len(env[0]) + len(env[1]) > PUT_BYTES):
+                if chunk:
+                    results = await link.client.put(zone, chunk)
+                    link.peer.records_out += sum(1 for r in results if r == "ok")
+                chunk, size = [], 0
+            if env is not None:
+                chunk.append(env)
+                size += len(env[0]) + len(env[1])
+
+    async def _push_loop(self, link: _Link) -> None:
+        """Send queued new records to the peer as soon as they are committed here."""
+        while True:
+            await link.push_ready.wait()
+            await asyncio.sleep(self.timing.push_delay_s)
+            link.push_ready.clear()
+            pending, link.pending = link.pending, {}
+            by_zone: dict[str, list[tuple[bytes, bytes]]] = {}
+            for record in pending.values():
+                by_zone.setdefault(record.zone, []).append(record.envelope)
+            try:
+                for zone, envelopes in by_zone.items():
+                    await self._put(link, zone, envelopes)
+            except PeerError as exc:
+                # The records are safe here; anti-entropy delivers them once the peer is back.
+                self._failed(link.peer, str(exc))
+                link.trigger.set()
+
+    async def _exchange_presence(self, link: _Link) -> None:
+        now = wall_ms()
+        for zone in self.config.node.zones:
+            if zone not in link.peer.zones:
+                continue
+            table = self.presence[zone]
+            ours = combined(self.local_presence(zone), table.remote(now))
+            theirs = await link.client.presence(zone, ours)
+            table.merge(theirs, wall_ms(), self.config.node.name)
+
+    async def presence_loop(self) -> None:
+        """Gossip presence to every live peer between anti-entropy rounds."""
+        while True:
+            await asyncio.sleep(self._jittered(self.timing.presence_interval_s))
+            for link in list(self._links.values()):
+                if link.peer.live:
+                    with contextlib.suppress(PeerError):
+                        await self._exchange_presence(link)
