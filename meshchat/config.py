@@ -152,7 +152,9 @@ def with_overrides(config: Config, **overrides: Any) -> Config:
     for dotted, value in overrides.items():
         if value is None:
             continue
-        section, key = dotted.split("__", 1)
+        section, _, key = dotted.partition("__")
+        if section not in SECTIONS or key not in typing.get_type_hints(SECTIONS[section]):
+            raise ConfigError(f"command line: unknown setting {dotted!r}")
         coerced = _coerce(_field_type(SECTIONS[section], key), value, f"--{key}", "command line")
         sections[section] = dataclasses.replace(sections[section], **{key: coerced})
     return validate(dataclasses.replace(config, **sections))

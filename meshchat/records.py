@@ -120,7 +120,7 @@ def decode(signed: bytes, sig: bytes, max_bytes: int = DEFAULT_MAX_RECORD_BYTES)
     if not isinstance(value, list) or len(value) != 6:
         raise RecordRejected("decode", "S is not a 6-element array")
     version, zone, kind, author, ts, body = value
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:
         raise RecordRejected("decode", f"format version {version!r}")
     if not isinstance(zone, str) or not schemas.valid_zone(zone):
         raise RecordRejected("schema", "zone")

@@ -112,7 +112,10 @@ class Store:
                 yield self._writer
                 await self._writer.execute(queries.COMMIT)
             except BaseException:
-                if self._writer.in_transaction:
+                # A cancelled statement still runs to its end in the connection's thread,
+                # so whether a transaction is open is unknown here: try, and keep the
+                # original exception (a CancelledError must stay one).
+                with contextlib.suppress(sqlite3.Error):
                     await self._writer.execute(queries.ROLLBACK)
                 raise
 
@@ -169,6 +172,20 @@ class Store:
                 )
                 found.update((bytes(r[0]), (bytes(r[1]), bytes(r[2]))) for r in rows)
         return [found[i] for i in ids if i in found]
+
+    async def changes(
+        self, zone: str, after_seq: int, limit: int
+    ) -> list[tuple[int, str, bytes, bytes | None]]:
+        """Return (seq, kind, id, target) of the zone's records stored after ``after_seq``."""
+        rows = await self._fetch(queries.CHANGES, (after_seq, zone, limit))
+        return [
+            (int(r[0]), str(r[1]), bytes(r[2]), None if r[3] is None else bytes(r[3])) for r in rows
+        ]
+
+    async def last_seq(self) -> int:
+        """Return the highest local sequence number stored (0 when empty)."""
+        rows = await self._fetch(queries.MAX_SEQ, ())
+        return int(rows[0][0])
 
     async def get_record(self, record_id: bytes) -> Record | None:
         """Return the stored record ``record_id``, or None."""

@@ -103,6 +103,10 @@ def envelopes_by_id(n: int) -> str:
 # --- sync ---------------------------------------------------------------------------------
 
 RECORD_BY_ID = "SELECT S, sig FROM records WHERE id = ?"
+# Live updates (web/live.py): what was stored in a zone after a local sequence number.
+CHANGES = """
+SELECT seq, kind, id, target FROM records WHERE seq > ? AND zone = ? ORDER BY seq LIMIT ?
+"""
 ITEMS = "SELECT ts, id FROM records WHERE zone = ? AND ts >= ? ORDER BY ts, id"
 RANGE_PAGE = """
 SELECT ts, id, S, sig FROM records WHERE zone = ? AND (ts, id) > (?, ?) ORDER BY ts, id LIMIT ?
