@@ -31,9 +31,10 @@ from meshchat.sync.scheduler import SyncScheduler, Timing
 from meshchat.sync.server import SyncServer
 from meshchat.web import routes
 from meshchat.web.auth import RateLimiter, Sessions
-from meshchat.web.login import LoginApi
+from meshchat.web.live import LiveHub
+from meshchat.web.login import LoginApi, Visits
 from meshchat.web.messages import MessagesApi
-from meshchat.web.presence import PresenceApi, local_presence
+from meshchat.web.presence import PresenceApi, local_presence, zone_presence
 from meshchat.web.status import StatusApi
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ class Node:
     peers: PeerTable
     presence: dict[str, PresenceTable]
     scheduler: SyncScheduler
+    live: LiveHub
+    visits: Visits
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -101,6 +104,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     peers = PeerTable()
     presence: dict[str, PresenceTable] = {}
     timing = timing or Timing(sync_interval_s=config.sync.sync_interval_s)
+    local = local_presence(sessions, config.node.name)
     scheduler = SyncScheduler(
         config,
         store,
@@ -109,14 +113,35 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         bytes(node_key.verify_key).hex(),
         peers,
         presence,
-        local_presence(sessions, config.node.name),
+        local,
         timing,
+    )
+    visits = Visits(store)
+    live = LiveHub(
+        store,
+        sessions,
+        config.node.zones,
+        config.node.name,
+        zone_presence(local, presence),
+        visits,
     )
     # The index must see a record before a peer can ask about it; push comes after.
     ingestor.subscribe(index.added)
     ingestor.subscribe(scheduler.on_records)
+    ingestor.subscribe(live.on_records)
     return Node(
-        config, node_key, store, clock, ingestor, sessions, index, peers, presence, scheduler
+        config,
+        node_key,
+        store,
+        clock,
+        ingestor,
+        sessions,
+        index,
+        peers,
+        presence,
+        scheduler,
+        live,
+        visits,
     )
 
 
@@ -184,25 +209,34 @@ def build_web(node: Node) -> web.Application:
     """Wire the HTTP handlers to the node's services."""
     cfg = node.config
     login = LoginApi(
-        node.sessions, RateLimiter(cfg.web.login_attempts_per_minute), cfg.web.session_ttl_s
+        node.sessions,
+        RateLimiter(cfg.web.login_attempts_per_minute),
+        cfg.web.session_ttl_s,
+        node.visits,
     )
     messages = MessagesApi(cfg, node.store, node.ingestor, node.sessions, node.clock)
     status = StatusApi(cfg, node.store, node.ingestor, node.key_hex, node.peers.status)
     local = local_presence(node.sessions, cfg.node.name)
-    presence = PresenceApi(node.sessions, cfg.node.zones, node.presence, local)
+    presence = PresenceApi(node.sessions, cfg.node.zones, zone_presence(local, node.presence))
     sync = SyncServer(
         cfg, node.store, node.ingestor, node.index, node.key_hex, node.presence, local
     )
-    app = routes.build(login, messages, status, presence, sync)
+    app = routes.build(login, messages, status, presence, sync, node.live)
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         del app
         spawn(node, prune_loop(node), "prune")
         await node.scheduler.start()
         spawn(node, node.scheduler.presence_loop(), "presence")
+        spawn(node, node.live.run(), "live")
         yield
         await close_node(node)
 
+    async def close_sockets(app: web.Application) -> None:
+        del app
+        await node.live.close()
+
+    app.on_shutdown.append(close_sockets)
     app.cleanup_ctx.append(background)
     return app
 

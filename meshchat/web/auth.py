@@ -36,6 +36,7 @@ class Session:
     since_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
     last_seen_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
     status: str = "online"
+    last_visit: int | None = None
 
     def check_csrf(self, presented: str | None) -> bool:
         """Tell whether ``presented`` is this session's CSRF token (constant time)."""

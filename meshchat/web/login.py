@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from meshchat.clock import wall_ms
 from meshchat.errors import IdentityError
+from meshchat.store.db import Store
 from meshchat.web import inputs
 from meshchat.web.auth import COOKIE, RateLimiter, Session, Sessions
 from meshchat.web.http import fail, json_body
@@ -23,23 +25,45 @@ def require_session(sessions: Sessions, request: web.Request, *, csrf: bool = Tr
     return session
 
 
-def session_json(session: Session) -> dict[str, str | bool]:
+def session_json(session: Session) -> dict[str, str | bool | int | None]:
     """Return what the UI needs to know about a session."""
     return {
         "csrf_token": session.csrf_token,
         "callsign": session.signer.callsign,
         "key": session.signer.public_hex,
         "via_node": session.signer.via_node,
+        "status": session.status,
+        "last_visit": session.last_visit,
     }
+
+
+class Visits:
+    """When each callsign was last here, so the UI can mark what it missed."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def begin(self, callsign: str) -> int | None:
+        """Start a visit; return when the previous one ended (ms), or None."""
+        previous = await self.store.meta_get(f"last_visit:{callsign}")
+        await self.touch(callsign)
+        return int(previous) if previous and previous.isdigit() else None
+
+    async def touch(self, callsign: str) -> None:
+        """Record that ``callsign`` is here now."""
+        await self.store.meta_set(f"last_visit:{callsign}", str(wall_ms()))
 
 
 class LoginApi:
     """Handlers that start and end browser sessions."""
 
-    def __init__(self, sessions: Sessions, limiter: RateLimiter, ttl_s: int) -> None:
+    def __init__(
+        self, sessions: Sessions, limiter: RateLimiter, ttl_s: int, visits: Visits
+    ) -> None:
         self.sessions = sessions
         self.limiter = limiter
         self.ttl_s = ttl_s
+        self.visits = visits
 
     async def login(self, request: web.Request) -> web.Response:
         """``POST /api/v1/login {callsign, passphrase?}`` → cookie + ``{csrf_token, ...}``."""
@@ -56,6 +80,7 @@ class LoginApi:
             session = await self.sessions.login(callsign, passphrase or None)
         except IdentityError as exc:
             fail(400, "bad_login", str(exc))
+        session.last_visit = await self.visits.begin(session.signer.callsign)
         response = web.json_response(session_json(session))
         response.set_cookie(
             COOKIE,
@@ -71,6 +96,7 @@ class LoginApi:
         """``POST /api/v1/logout`` ends the session and clears the cookie."""
         session = require_session(self.sessions, request)
         self.sessions.logout(session.token)
+        await self.visits.touch(session.signer.callsign)
         response = web.json_response({"ok": True})
         response.del_cookie(COOKIE, path="/")
         return response

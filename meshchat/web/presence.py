@@ -39,6 +39,18 @@ def local_presence(sessions: Sessions, node_name: str) -> Callable[[str], list[w
     return entries
 
 
+def zone_presence(
+    local: Callable[[str], list[wire.PresenceEntry]], tables: dict[str, PresenceTable]
+) -> Callable[[str], list[wire.PresenceEntry]]:
+    """Return a function listing a zone's users: this node's, then those heard from peers."""
+
+    def users(zone: str) -> list[wire.PresenceEntry]:
+        table = tables.get(zone)
+        return combined(local(zone), table.remote(wall_ms()) if table is not None else [])
+
+    return users
+
+
 class PresenceApi:
     """Lists presence zone-wide and lets a user set online / away / busy."""
 
@@ -46,21 +58,17 @@ class PresenceApi:
         self,
         sessions: Sessions,
         zones: tuple[str, ...],
-        tables: dict[str, PresenceTable],
-        local: Callable[[str], list[wire.PresenceEntry]],
+        users: Callable[[str], list[wire.PresenceEntry]],
     ) -> None:
         self.sessions = sessions
         self.zones = zones
-        self.tables = tables
-        self.local = local
+        self.users = users
 
     async def list(self, request: web.Request) -> web.Response:
         """``GET /api/v1/presence?zone=`` → ``{users: [{callsign, node, status, ...}]}``."""
         zone = inputs.zone(request.query.get("zone"), self.zones)
-        table = self.tables.get(zone)
-        remote = table.remote(wall_ms()) if table is not None else []
-        users = combined(self.local(zone), remote)
-        return web.json_response({"zone": zone, "users": [u.to_wire() for u in users]})
+        users = [u.to_wire() for u in self.users(zone)]
+        return web.json_response({"zone": zone, "users": users})
 
     async def set_status(self, request: web.Request) -> web.Response:
         """``POST /api/v1/presence {status}``: online, away or busy."""

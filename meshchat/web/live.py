@@ -1,0 +1,295 @@
+"""Live updates over one WebSocket per tab, resumable by cursor (docs/live-api.md).
+
+The hub reads what was stored after its cursor once per wake-up and fans the events
+out to every socket of the zone; a socket that reconnects with an older cursor first
+replays from the store, so nothing is lost or sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from meshchat.records import Record
+from meshchat.store.db import Store
+from meshchat.sync import wire
+from meshchat.web import inputs
+from meshchat.web.auth import Session, Sessions
+from meshchat.web.http import fail
+from meshchat.web.login import Visits, require_session
+
+log = logging.getLogger(__name__)
+
+PAGE = 500
+QUEUE = 2000  # events a slow socket may lag behind before it is closed (it then resumes)
+TYPING_MS = 6000
+PRESENCE_EVERY_S = 2.0
+
+Presence = Callable[[str], list[wire.PresenceEntry]]
+TypingOut = Callable[[str, "TypingEvent"], None]
+
+
+@dataclass(frozen=True, slots=True)
+class TypingEvent:
+    """Someone is typing in a channel; it lapses after ``expires_ms`` unless repeated."""
+
+    callsign: str
+    node: str
+    channel: str
+    expires_ms: int = TYPING_MS
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``typing`` frame."""
+        return {
+            "type": "typing",
+            "callsign": self.callsign,
+            "node": self.node,
+            "channel": self.channel,
+            "expires_ms": self.expires_ms,
+        }
+
+
+@dataclass(eq=False)
+class _Socket:
+    ws: web.WebSocketResponse
+    session: Session
+    zone: str
+    sent: int  # highest cursor delivered
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE))
+
+    def sees(self, event: dict[str, Any]) -> bool:
+        """Direct messages go only to their author and recipient."""
+        message = event.get("message")
+        if not message or not message.get("to"):
+            return True
+        return self.session.signer.callsign in (message["callsign"], message["to"])
+
+
+class LiveHub:
+    """Turns stored records into events and fans them out to the zone's sockets."""
+
+    def __init__(
+        self,
+        store: Store,
+        sessions: Sessions,
+        zones: tuple[str, ...],
+        node_name: str,
+        presence: Presence,
+        visits: Visits,
+    ) -> None:
+        self.store = store
+        self.sessions = sessions
+        self.zones = zones
+        self.node_name = node_name
+        self.presence = presence
+        self.visits = visits
+        self.typing_out: TypingOut | None = None  # set when sync can carry typing to peers
+        self._sockets: set[_Socket] = set()
+        self._cursors: dict[str, int] = dict.fromkeys(zones, 0)
+        self._wake = asyncio.Event()
+        self._last_presence: dict[str, list[dict[str, Any]]] = {}
+
+    # -- the hub loop -------------------------------------------------------------------
+
+    def on_records(self, records: Sequence[Record], origin: str) -> None:
+        """Ingest subscriber: new records are stored; wake the hub."""
+        del records, origin
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Fan out stored changes as they come, and presence when it changes."""
+        top = await self.store.last_seq()
+        self._cursors = dict.fromkeys(self.zones, top)
+        presence = asyncio.get_running_loop().create_task(self._presence_loop())
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake.clear()
+                for zone in self.zones:
+                    await self._drain(zone)
+        finally:
+            presence.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await presence
+
+    async def _drain(self, zone: str) -> None:
+        while True:
+            changes = await self.store.changes(zone, self._cursors[zone], PAGE)
+            for event in await self.events(zone, changes):
+                self._broadcast(zone, event)
+            if changes:
+                self._cursors[zone] = changes[-1][0]
+            if len(changes) < PAGE:
+                return
+
+    async def events(
+        self, zone: str, changes: Sequence[tuple[int, str, bytes, bytes | None]]
+    ) -> list[dict[str, Any]]:
+        """Turn stored changes into ``message`` / ``update`` / ``channel`` events."""
+        out: list[dict[str, Any]] = []
+        for seq, kind, record_id, target in changes:
+            if kind in ("msg", "file", "legacy"):
+                view = await self.store.message(zone, record_id)
+                if view is not None:
+                    out.append({"type": "message", "cursor": seq, "message": view.to_json()})
+            elif kind in ("edit", "react", "delete") and target is not None:
+                view = await self.store.message(zone, target)
+                if view is None and kind == "delete":  # a retracted reaction
+                    reaction = await self.store.get_record(target)
+                    inner = reaction.body.get("target") if reaction is not None else None
+                    if isinstance(inner, bytes):
+                        view = await self.store.message(zone, inner)
+                if view is not None:
+                    out.append({"type": "update", "cursor": seq, "message": view.to_json()})
+            elif kind == "channel":
+                record = await self.store.get_record(record_id)
+                name = record.body.get("name") if record is not None else None
+                for channel in await self.store.channels(zone):
+                    if channel.name == name:
+                        out.append({"type": "channel", "cursor": seq, "channel": channel.to_json()})
+        return out
+
+    def _broadcast(self, zone: str, event: dict[str, Any]) -> None:
+        for sock in list(self._sockets):
+            if sock.zone == zone and sock.sees(event):
+                self._offer(sock, event)
+
+    def _offer(self, sock: _Socket, event: dict[str, Any]) -> None:
+        try:
+            sock.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # Too slow to keep up: drop it; the tab reconnects and resumes by cursor.
+            self._sockets.discard(sock)
+            asyncio.get_running_loop().create_task(sock.ws.close(message=b"too slow"))
+
+    async def _presence_loop(self) -> None:
+        while True:
+            await asyncio.sleep(PRESENCE_EVERY_S)
+            for zone in self.zones:
+                users = [u.to_wire() for u in self.presence(zone)]
+                comparable = [{k: v for k, v in u.items() if k != "last_seen"} for u in users]
+                if comparable != self._last_presence.get(zone):
+                    self._last_presence[zone] = comparable
+                    self._broadcast(zone, {"type": "presence", "users": users})
+
+    # -- typing ---------------------------------------------------------------------------
+
+    def typing(self, zone: str, event: TypingEvent, *, local: bool) -> None:
+        """Show a typing event to the zone's sockets; pass a local one on to the peers."""
+        self._broadcast(zone, event.to_json())
+        if local and self.typing_out is not None:
+            self.typing_out(zone, event)
+
+    # -- one socket -----------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """``GET /api/v1/ws?zone&cursor``: one tab's live connection."""
+        session = require_session(self.sessions, request, csrf=False)
+        zone = inputs.zone(request.query.get("zone"), self.zones)
+        raw_cursor = request.query.get("cursor")
+        if raw_cursor is not None and not raw_cursor.isdigit():
+            fail(400, "bad_cursor", "cursor must be a non-negative integer")
+        ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)
+        await ws.prepare(request)
+        start = int(raw_cursor) if raw_cursor else self._cursors[zone]
+        sock = _Socket(ws, session, zone, start)
+        self._sockets.add(sock)  # before the replay: nothing committed meanwhile is missed
+        sender = asyncio.get_running_loop().create_task(self._send(sock))
+        try:
+            await self._receive(sock)
+        finally:
+            self._sockets.discard(sock)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            await self.visits.touch(session.signer.callsign)
+        return ws
+
+    async def _send(self, sock: _Socket) -> None:
+        hello = {
+            "type": "hello",
+            "cursor": sock.sent,
+            "zone": sock.zone,
+            "node": self.node_name,
+            "callsign": sock.session.signer.callsign,
+        }
+        try:
+            await sock.ws.send_json(hello)
+            if sock.sent > await self.store.last_seq():
+                await sock.ws.send_json({"type": "reset"})
+            else:
+                await self._replay(sock)
+            users = [u.to_wire() for u in self.presence(sock.zone)]
+            await sock.ws.send_json({"type": "presence", "users": users})
+            while True:
+                event = await sock.queue.get()
+                cursor = event.get("cursor")
+                if cursor is not None:
+                    if cursor <= sock.sent:
+                        continue  # already delivered by the replay
+                    sock.sent = cursor
+                await sock.ws.send_json(event)
+        except (ConnectionResetError, RuntimeError):
+            await sock.ws.close()
+
+    async def _replay(self, sock: _Socket) -> None:
+        """Send what was stored after the socket's cursor, oldest first."""
+        while True:
+            changes = await self.store.changes(sock.zone, sock.sent, PAGE)
+            if not changes:
+                return
+            for event in await self.events(sock.zone, changes):
+                if sock.sees(event):
+                    await sock.ws.send_json(event)
+            sock.sent = changes[-1][0]
+
+    async def _receive(self, sock: _Socket) -> None:
+        last_typing = 0.0
+        async for msg in sock.ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                frame = json.loads(msg.data)
+            except ValueError:
+                frame = None
+            kind = frame.get("type") if isinstance(frame, dict) else None
+            if kind == "ping":
+                await sock.ws.send_json({"type": "pong"})
+            elif kind == "typing" and isinstance(frame, dict):
+                channel = frame.get("channel")
+                if not isinstance(channel, str) or len(channel) > 64:
+                    await sock.ws.send_json(
+                        {
+                            "type": "error",
+                            "error": "bad_channel",
+                            "detail": "typing needs a channel name",
+                        }
+                    )
+                    continue
+                now = time.monotonic()
+                if now - last_typing >= 1.0:  # at most one per second per socket
+                    last_typing = now
+                    event = TypingEvent(sock.session.signer.callsign, self.node_name, channel)
+                    self.typing(sock.zone, event, local=True)
+            else:
+                await sock.ws.send_json(
+                    {
+                        "type": "error",
+                        "error": "unknown_frame",
+                        "detail": "expected a typing or ping frame",
+                    }
+                )
+
+    async def close(self) -> None:
+        """Close every socket (node shutdown)."""
+        for sock in list(self._sockets):
+            await sock.ws.close(message=b"node shutting down")
+        self._sockets.clear()

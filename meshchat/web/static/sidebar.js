@@ -1,0 +1,239 @@
+// The side panel: channels with unread counts and mention badges, direct conversations,
+// and who is online zone-wide (node, since when, status).
+
+import { $, clear, el, fullTime, normalizeCallsign, shortTime, CALLSIGN_RULE } from "./dom.js";
+import * as api from "./api.js";
+
+let active = null; // the sidebar of the current login (the forms are wired once)
+let wired = false;
+
+export class Sidebar {
+  constructor({ me, zone, seen, dms, onSave, onPick }) {
+    active = this;
+    this.me = me;
+    this.zone = zone;
+    this.firstVisit = seen === null;
+    this.seen = seen || {}; // channel -> message count already seen
+    this.dms = dms; // callsigns of direct conversations, most recent first
+    this.onSave = onSave;
+    this.onPick = onPick;
+    this.channels = new Map();
+    this.unread = new Map(); // "c:NAME" / "d:CALL" -> count
+    this.mentions = new Map();
+    this.current = null;
+    this.defaultChannel = "";
+    this.wireForms();
+  }
+
+  // -- channels ---------------------------------------------------------------------
+
+  setChannels(list, defaultChannel) {
+    this.defaultChannel = defaultChannel || "";
+    this.channels = new Map(list.map((c) => [c.name, { ...c }]));
+    if (!this.channels.has("")) this.channels.set("", { name: "", topic: "", count: 0 });
+    for (const c of this.channels.values()) {
+      if (this.firstVisit) this.seen[c.name] = c.count;
+      const seen = this.seen[c.name];
+      this.unread.set("c:" + c.name, Math.max(0, c.count - (seen === undefined ? 0 : seen)));
+    }
+    this.firstVisit = false;
+    this.onSave("seen", this.seen);
+    this.render();
+  }
+
+  upsertChannel(c) {
+    const old = this.channels.get(c.name);
+    this.channels.set(c.name, { ...old, ...c, count: Math.max(c.count, old ? old.count : 0) });
+    this.render();
+  }
+
+  channel(name) {
+    return this.channels.get(name);
+  }
+
+  countMessage(m, visible, mine) {
+    if (m.to) {
+      const other = m.callsign === this.me ? m.to : m.callsign;
+      this.addDm(other);
+      if (!visible && !mine) this.bump("d:" + other, true);
+    } else {
+      const c = this.channels.get(m.channel) || { name: m.channel, topic: "", count: 0 };
+      c.count += 1;
+      this.channels.set(c.name, c);
+      if (visible || mine) this.seen[c.name] = (this.seen[c.name] || 0) + 1;
+      else this.bump("c:" + c.name, (m.mentions || []).includes(this.me));
+      this.onSave("seen", this.seen);
+    }
+    this.render();
+  }
+
+  bump(key, mention) {
+    this.unread.set(key, (this.unread.get(key) || 0) + 1);
+    if (mention) this.mentions.set(key, (this.mentions.get(key) || 0) + 1);
+  }
+
+  markSeen(view) {
+    if (!view) return;
+    const keys = [];
+    if (view.kind === "all") {
+      for (const c of this.channels.values()) keys.push("c:" + c.name);
+    } else if (view.kind === "channel") keys.push("c:" + view.name);
+    else if (view.kind === "dm") keys.push("d:" + view.name);
+    for (const key of keys) {
+      this.unread.delete(key);
+      this.mentions.delete(key);
+      if (key.startsWith("c:")) {
+        const c = this.channels.get(key.slice(2));
+        if (c) this.seen[c.name] = c.count;
+      }
+    }
+    this.onSave("seen", this.seen);
+    this.render();
+  }
+
+  totalUnread() {
+    let n = 0;
+    for (const v of this.unread.values()) n += v;
+    return n;
+  }
+
+  setCurrent(view) {
+    this.current = view;
+    this.render();
+  }
+
+  addDm(call) {
+    if (!call || call === this.me) return;
+    if (this.dms[0] === call) return;
+    this.dms = [call, ...this.dms.filter((c) => c !== call)].slice(0, 30);
+    this.onSave("dms", this.dms);
+    this.render();
+  }
+
+  // -- drawing ------------------------------------------------------------------------
+
+  item(key, label, hash, selected, title) {
+    const unread = this.unread.get(key) || 0;
+    const mentions = this.mentions.get(key) || 0;
+    const link = el(
+      "a",
+      {
+        href: hash,
+        class: unread ? "nav-item has-unread" : "nav-item",
+        "aria-current": selected ? "page" : null,
+        title,
+        onclick: (ev) => {
+          ev.preventDefault();
+          this.onPick(hash);
+        },
+      },
+      el("span", { class: "nav-label" }, label),
+      mentions ? el("span", { class: "badge mention-badge", title: `${mentions} mention${mentions > 1 ? "s" : ""}` },
+        "@", el("span", { class: "visually-hidden" }, ` ${mentions} mentions`)) : null,
+      unread ? el("span", { class: "badge" }, String(unread), el("span", { class: "visually-hidden" }, " unread")) : null,
+    );
+    return el("li", null, link);
+  }
+
+  render() {
+    const cur = this.current;
+    const list = $("channel-list");
+    clear(list);
+    let allUnread = 0;
+    let allMentions = 0;
+    for (const c of this.channels.values()) {
+      allUnread += this.unread.get("c:" + c.name) || 0;
+      allMentions += this.mentions.get("c:" + c.name) || 0;
+    }
+    // "Everything" sums every channel; its own counters are only for the drawing.
+    this.unread.set("all", allUnread);
+    this.mentions.set("all", allMentions);
+    list.append(this.item("all", "Everything", "#/all", cur && cur.kind === "all", "Every channel of the zone"));
+    this.unread.delete("all");
+    this.mentions.delete("all");
+    const names = [...this.channels.keys()].filter((n) => n).sort((a, b) => a.localeCompare(b));
+    for (const name of names) {
+      const c = this.channels.get(name);
+      list.append(this.item("c:" + name, "# " + name, "#/c/" + encodeURIComponent(name),
+        cur && cur.kind === "channel" && cur.name === name, c.topic || null));
+    }
+    const dmList = $("dm-list");
+    clear(dmList);
+    for (const call of this.dms) {
+      dmList.append(this.item("d:" + call, call, "#/dm/" + encodeURIComponent(call),
+        cur && cur.kind === "dm" && cur.name === call, `Direct messages with ${call}`));
+    }
+    if (!this.dms.length) dmList.append(el("li", { class: "muted empty" }, "None yet"));
+  }
+
+  setPresence(users) {
+    const box = $("people");
+    clear(box);
+    const sorted = [...users].sort((a, b) => a.callsign.localeCompare(b.callsign) || a.node.localeCompare(b.node));
+    for (const u of sorted) {
+      const you = u.callsign === this.me;
+      box.append(
+        el(
+          "li",
+          { class: "person", title: `${u.callsign} on ${u.node}, ${u.status} since ${fullTime(u.since)}` },
+          el("span", { class: `dot ${u.status}`, "aria-hidden": "true" }),
+          you
+            ? el("span", { class: "who" }, u.callsign + " (you)")
+            : el("button", { type: "button", class: "who link-btn", "aria-label": `Message ${u.callsign} directly`,
+                onclick: () => this.onPick("#/dm/" + encodeURIComponent(u.callsign)) }, u.callsign),
+          el("span", { class: "where" }, `${u.status} · ${u.node} · since ${shortTime(u.since)}`),
+        ),
+      );
+    }
+    if (!users.length) box.append(el("li", { class: "muted empty" }, "Nobody"));
+    $("people-title").textContent = `Online (${users.length})`;
+  }
+
+  // -- forms ------------------------------------------------------------------------------
+
+  wireForms() {
+    if (wired) return;
+    wired = true;
+    const toggle = (form, focus) => {
+      form.hidden = !form.hidden;
+      if (!form.hidden) focus.focus();
+    };
+    $("new-channel").onclick = () => toggle($("channel-form"), $("channel-name"));
+    $("channel-cancel").onclick = () => {
+      $("channel-form").hidden = true;
+    };
+    $("new-dm").onclick = () => toggle($("dm-form"), $("dm-callsign"));
+    $("dm-cancel").onclick = () => {
+      $("dm-form").hidden = true;
+    };
+    $("channel-form").onsubmit = async (ev) => {
+      ev.preventDefault();
+      const name = $("channel-name").value.trim();
+      const topic = $("channel-topic").value.trim();
+      $("channel-error").textContent = "";
+      if (!name) return;
+      try {
+        await api.post("channels", { zone: active.zone, name, topic });
+        $("channel-form").hidden = true;
+        $("channel-name").value = "";
+        $("channel-topic").value = "";
+        active.upsertChannel({ name, topic, count: 0, last_ts: null });
+        active.onPick("#/c/" + encodeURIComponent(name));
+      } catch (err) {
+        $("channel-error").textContent = err.message;
+      }
+    };
+    $("dm-form").onsubmit = (ev) => {
+      ev.preventDefault();
+      const call = normalizeCallsign($("dm-callsign").value);
+      if (!call) {
+        $("dm-error").textContent = CALLSIGN_RULE;
+        return;
+      }
+      $("dm-error").textContent = "";
+      $("dm-form").hidden = true;
+      $("dm-callsign").value = "";
+      active.onPick("#/dm/" + encodeURIComponent(call));
+    };
+  }
+}

@@ -1,0 +1,128 @@
+"""The live WebSocket: events after posts, resume by cursor, DMs, typing (docs/live-api.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+from meshchat.app import RunningNode
+from tests.nodes import ApiClient
+
+WAIT_S = 10.0
+
+
+async def _next(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
+    """Return the next frame of ``kind``, skipping others (presence comes on its own)."""
+    while True:
+        frame = await asyncio.wait_for(ws.receive_json(), WAIT_S)
+        if frame["type"] == kind:
+            return frame
+
+
+async def _open(api: ApiClient, cursor: int | None = None) -> aiohttp.ClientWebSocketResponse:
+    params = {} if cursor is None else {"cursor": str(cursor)}
+    return await api.http.ws_connect(api.base + "/api/v1/ws", params=params)
+
+
+async def test_ws_needs_a_session(client: ApiClient) -> None:
+    async with client.http.get(client.base + "/api/v1/ws") as resp:
+        assert resp.status == 401
+
+
+async def test_hello_then_live_message_and_update(client: ApiClient) -> None:
+    await client.login("W1AW")
+    ws = await _open(client)
+    try:
+        hello = await _next(ws, "hello")
+        assert hello["callsign"] == "W1AW"
+        assert hello["zone"] == "MeshChat"
+        posted = await client.post("live one", channel="ops")
+        event = await _next(ws, "message")
+        assert event["message"]["id"] == posted.body["id"]
+        assert event["message"]["text"] == "live one"
+        assert event["cursor"] > hello["cursor"]
+        await client.request(
+            "PATCH", f"/api/v1/messages/{posted.body['id']}", json={"text": "live two"}
+        )
+        update = await _next(ws, "update")
+        assert update["message"]["text"] == "live two"
+        assert update["message"]["edited"] is not None
+    finally:
+        await ws.close()
+
+
+async def test_resume_by_cursor_loses_and_repeats_nothing(client: ApiClient) -> None:
+    await client.login("W1AW")
+    ws = await _open(client)
+    first = await client.post("seen before the cut")
+    seen = await _next(ws, "message")
+    assert seen["message"]["id"] == first.body["id"]
+    cursor = seen["cursor"]
+    await ws.close()
+
+    missed = [(await client.post(f"missed {i}")).body["id"] for i in range(5)]
+    ws = await _open(client, cursor)
+    try:
+        await _next(ws, "hello")
+        replayed = [(await _next(ws, "message"))["message"]["id"] for _ in missed]
+        assert replayed == missed
+        after = await client.post("live after the resume")
+        assert (await _next(ws, "message"))["message"]["id"] == after.body["id"]
+    finally:
+        await ws.close()
+
+
+async def test_direct_messages_reach_only_the_two_callsigns(node: RunningNode) -> None:
+    sender, recipient, other = ApiClient(node.url), ApiClient(node.url), ApiClient(node.url)
+    sockets = []
+    try:
+        await sender.login("W1AW")
+        await recipient.login("K1ABC")
+        await other.login("N0CALL")
+        sockets = [await _open(api) for api in (sender, recipient, other)]
+        for ws in sockets:
+            await _next(ws, "hello")
+        await sender.post("psst", to="K1ABC")
+        await sender.post("everyone")
+        for ws in sockets[:2]:
+            assert (await _next(ws, "message"))["message"]["text"] == "psst"
+        assert (await _next(sockets[2], "message"))["message"]["text"] == "everyone"
+    finally:
+        for ws in sockets:
+            await ws.close()
+        for api in (sender, recipient, other):
+            await api.close()
+
+
+async def test_typing_reaches_other_tabs_and_bad_frames_get_an_error(node: RunningNode) -> None:
+    a, b = ApiClient(node.url), ApiClient(node.url)
+    try:
+        await a.login("W1AW")
+        await b.login("K1ABC")
+        ws_a, ws_b = await _open(a), await _open(b)
+        try:
+            await _next(ws_b, "hello")
+            await ws_a.send_json({"type": "typing", "channel": "ops"})
+            typing = await _next(ws_b, "typing")
+            assert (typing["callsign"], typing["channel"]) == ("W1AW", "ops")
+            assert typing["expires_ms"] > 0
+            await ws_a.send_json({"type": "shout"})
+            assert (await _next(ws_a, "error"))["error"] == "unknown_frame"
+            await ws_a.send_json({"type": "ping"})
+            await _next(ws_a, "pong")
+        finally:
+            await ws_a.close()
+            await ws_b.close()
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_login_reports_the_last_visit(client: ApiClient) -> None:
+    first = await client.login("W1AW")
+    assert first.body["last_visit"] is None
+    await client.request("POST", "/api/v1/logout")
+    again = await client.login("W1AW")
+    assert isinstance(again.body["last_visit"], int)
