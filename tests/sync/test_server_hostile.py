@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -197,7 +198,10 @@ async def test_wrong_content_type_is_415(route: str, node: RunningNode, peer: Pe
         {},
         {"Content-Type": "application/msgpack", "Content-Encoding": "gzip"},
     ):
-        status, answer = await peer.post(route, body, headers)
+        # A real gzip body: aiohttp 3.8 inflates in its parser and drops the connection
+        # on a body that is not gzip, before any handler could answer.
+        sent = gzip.compress(body) if "Content-Encoding" in headers else body
+        status, answer = await peer.post(route, sent, headers)
         assert_error(status, answer, 415)
     assert sync_server(node).errors["unsupported_media_type"] == 5
     await still_healthy(peer)
