@@ -1,0 +1,216 @@
+"""Whole-node benchmarks: resident memory of an idle node, and bootstrap of a new node.
+
+    python bench/bench_node.py [--n 100000]
+
+Builds a data dir holding N signed records (once, cached under bench/out/), then:
+- starts ``meshchat serve`` on it and reads the process's resident memory (VmRSS) when
+  idle, and again after one reconciliation has loaded the zone's sync index;
+- starts an empty second node with the first as its only peer and times how long it
+  takes to hold every record (bootstrap through ``range`` paging, then reconcile).
+Everything runs on 127.0.0.1; the figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from nacl.signing import SigningKey
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from meshchat import records
+from meshchat.app import DB_FILE
+from meshchat.store.db import Store
+
+OUT = Path(__file__).resolve().parent / "out"
+ZONE = "MeshChat"
+URL = re.compile(r"open (http://\S+?)/meshchat/")
+
+
+def make_records(n: int) -> list[records.Record]:
+    """Sign ``n`` chat messages by 20 users over the last 30 days."""
+    rng = random.Random(7)
+    keys = [SigningKey(bytes([i]) * 32) for i in range(1, 21)]
+    now = time.time_ns() // 1_000_000
+    start = now - 30 * 86_400_000
+    step = (now - start - 60_000) // n
+    out = []
+    for i in range(n):
+        key = keys[i % len(keys)]
+        body = {
+            "callsign": f"W{i % 20}AW",
+            "channel": rng.choice(["", "ops", "logistics", "medical"]),
+            "text": " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 30))),
+            "node": "bench-node",
+        }
+        out.append(records.sign(key, ZONE, "msg", start + i * step, body))
+    return out
+
+
+WORDS = [
+    "shelter",
+    "water",
+    "fuel",
+    "generator",
+    "radio",
+    "net",
+    "check",
+    "relay",
+    "antenna",
+    "battery",
+    "medical",
+    "team",
+    "route",
+    "bridge",
+    "closed",
+    "open",
+    "supplies",
+    "food",
+    "volunteers",
+    "report",
+    "status",
+    "copy",
+    "roger",
+    "over",
+]
+
+
+async def populate(data_dir: Path, n: int) -> None:
+    """Create ``data_dir`` with ``n`` records (records are trusted: built just above)."""
+    store = await Store.open(data_dir / DB_FILE)
+    try:
+        batch = make_records(n)
+        for i in range(0, n, 2000):
+            await store.insert(batch[i : i + 2000], origin="bench", received_at_ms=0)
+    finally:
+        await store.close()
+
+
+def dataset(n: int) -> Path:
+    """Return a data dir with ``n`` records, building it once."""
+    path = OUT / f"node-{n}"
+    marker = path / "complete"
+    if not marker.exists():
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+        t0 = time.perf_counter()
+        asyncio.run(populate(path, n))
+        marker.write_text("ok")
+        print(f"built a {n}-record data dir in {time.perf_counter() - t0:.1f} s")
+    return path
+
+
+class Serve:
+    """A ``meshchat serve`` child on 127.0.0.1 with an ephemeral port."""
+
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "meshchat",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                str(data_dir),
+                *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
+        assert self.proc.stdout is not None
+        for _ in range(20):
+            match = URL.search(self.proc.stdout.readline().decode())
+            if match:
+                self.url = match.group(1)
+                return
+        raise RuntimeError("node did not start")
+
+    def rss_mb(self) -> float:
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        return kb / 1024
+
+    def status(self) -> dict:
+        with urllib.request.urlopen(self.url + "/api/v1/status", timeout=10) as resp:
+            return json.load(resp)
+
+    def count(self) -> int:
+        return next(z["count"] for z in self.status()["zones"] if z["name"] == ZONE)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=100_000)
+    args = parser.parse_args()
+    source = dataset(args.n)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+
+    node = Serve(source)
+    try:
+        time.sleep(3)
+        idle = node.rss_mb()
+        total = node.count()
+        # One reconcile loads the zone's Negentropy index (ts + id + prefix sums).
+        fresh = OUT / "empty-probe"
+        shutil.rmtree(fresh, ignore_errors=True)
+        t0 = time.perf_counter()
+        newcomer = Serve(fresh, "--peer", node.url)
+        try:
+            deadline = time.monotonic() + 900
+            # The newcomer also holds its own `node` announcement.
+            while newcomer.count() < total + 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            took = time.perf_counter() - t0
+            got = newcomer.count()
+            peers = newcomer.status()["peers"]
+        finally:
+            newcomer.stop()
+        time.sleep(1)
+        loaded = node.rss_mb()
+    finally:
+        node.stop()
+        shutil.rmtree(OUT / "empty-probe", ignore_errors=True)
+
+    peer = peers[0] if peers else {}
+    print()
+    print("| figure | value | target |")
+    print("| --- | --- | --- |")
+    print(f"| records held | {total} | |")
+    print(f"| idle node RSS | {idle:.1f} MB | < 60 MB |")
+    print(f"| RSS after serving a bootstrap (index loaded) | {loaded:.1f} MB | |")
+    print(
+        f"| bootstrap of an empty node from one peer | {took:.1f} s for {got} records "
+        f"({got / took:.0f} records/s) | |"
+    )
+    print(
+        f"| bootstrap bytes in / out (newcomer) | {peer.get('bytes_in', 0):,} / "
+        f"{peer.get('bytes_out', 0):,} | |"
+    )
+
+
+if __name__ == "__main__":
+    main()
