@@ -10,8 +10,9 @@ import asyncio
 import contextlib
 import logging
 import platform as _platform
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ from meshchat.config import Config
 from meshchat.ingest import Ingestor
 from meshchat.records import Policy
 from meshchat.store.db import Store
+from meshchat.sync import discovery, wire
 from meshchat.sync.index import ZoneIndex
-from meshchat.sync.peers import PeerTable
+from meshchat.sync.peers import ContactLog, PeerTable
 from meshchat.sync.presence import PresenceTable
 from meshchat.sync.scheduler import SyncScheduler, Timing
 from meshchat.sync.server import SyncServer
@@ -105,6 +107,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     presence: dict[str, PresenceTable] = {}
     timing = timing or Timing(sync_interval_s=config.sync.sync_interval_s)
     local = local_presence(sessions, config.node.name)
+    contacts = ContactLog()
     scheduler = SyncScheduler(
         config,
         store,
@@ -115,6 +118,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         presence,
         local,
         timing,
+        contacts,
     )
     visits = Visits(store)
     live = LiveHub(
@@ -124,6 +128,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         config.node.name,
         zone_presence(local, presence),
         visits,
+        lambda zone, entry: scheduler.send_typing(zone, [entry]),
     )
     # The index must see a record before a peer can ask about it; push comes after.
     ingestor.subscribe(index.added)
@@ -147,11 +152,12 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
 
 async def close_node(node: Node) -> None:
     """Cancel the node's tasks and close its database."""
-    await node.scheduler.stop()
+    # Tasks first: a discovery loop must not add a peer while the scheduler stops.
     for task in list(node.tasks):
         task.cancel()
     await asyncio.gather(*node.tasks, return_exceptions=True)
     node.tasks.clear()
+    await node.scheduler.stop()
     node.ingestor.close()
     node.sessions.close()
     await node.store.close()
@@ -205,6 +211,15 @@ async def prune_loop(node: Node) -> None:
         await asyncio.sleep(interval)
 
 
+def typing_from_peer(
+    node: Node, zone: str, entries: Sequence[wire.TypingEntry], source: str
+) -> None:
+    """Show typing notices a peer passed on, and pass them on to the other peers."""
+    for entry in entries:
+        node.live.typing(zone, entry, local=False)
+    node.scheduler.send_typing(zone, entries, exclude=source)
+
+
 def build_web(node: Node) -> web.Application:
     """Wire the HTTP handlers to the node's services."""
     cfg = node.config
@@ -219,7 +234,15 @@ def build_web(node: Node) -> web.Application:
     local = local_presence(node.sessions, cfg.node.name)
     presence = PresenceApi(node.sessions, cfg.node.zones, zone_presence(local, node.presence))
     sync = SyncServer(
-        cfg, node.store, node.ingestor, node.index, node.key_hex, node.presence, local
+        cfg,
+        node.store,
+        node.ingestor,
+        node.index,
+        node.key_hex,
+        node.presence,
+        local,
+        node.scheduler.contacts,
+        partial(typing_from_peer, node),
     )
     app = routes.build(login, messages, status, presence, sync, node.live)
 
@@ -259,7 +282,9 @@ async def start(config: Config, timing: Timing | None = None) -> RunningNode:
     node = await open_node(config, timing)
     try:
         await announce(node)
-        runner = web.AppRunner(build_web(node), access_log=None)
+        # Keep idle peer connections open across a whole sync interval (60 s ± 20 %):
+        # a new TCP handshake per round costs more airtime than the round itself.
+        runner = web.AppRunner(build_web(node), access_log=None, keepalive_timeout=180.0)
         await runner.setup()
     except BaseException:
         await close_node(node)
@@ -271,6 +296,10 @@ async def start(config: Config, timing: Timing | None = None) -> RunningNode:
         await runner.cleanup()
         raise
     host, port = runner.addresses[0][:2]
+    # Discovery needs the real port (to know itself in service lists, to announce it).
+    found = discovery.sources(config, node.key_hex, port, node.scheduler, node.peers)
+    for name, loop in found.items():
+        spawn(node, loop, name)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     shown = f"[{shown}]" if ":" in shown else shown
     return RunningNode(node, runner, f"http://{shown}:{port}")

@@ -52,6 +52,27 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--peer", action="append", dest="peers", metavar="URL", help="static peer (sync.peers)"
     )
+    serve.add_argument(
+        "--zone-secret",
+        metavar="SECRET",
+        help="HMAC secret of sync requests (sync.zone_secret; the config file keeps it out of ps)",
+    )
+    serve.add_argument(
+        "--mdns",
+        action="store_true",
+        default=None,
+        help="announce and find peers on the LAN over mDNS (discovery.mdns)",
+    )
+    serve.add_argument(
+        "--aredn-services",
+        metavar="PATH",
+        help="AREDN service list file or folder to find peers in (discovery.aredn_services)",
+    )
+    serve.add_argument(
+        "--aredn-node",
+        metavar="URL",
+        help="AREDN node whose /a/sysinfo lists peers (discovery.aredn_node)",
+    )
 
     post = sub.add_parser("post", help="send a message through a running node")
     post.add_argument("--url", default="http://127.0.0.1:8080", help="the node's base URL")
@@ -80,6 +101,10 @@ def load_config(args: argparse.Namespace) -> config.Config:
         node__listen=getattr(args, "listen", None),
         node__name=getattr(args, "node_name", None),
         sync__peers=getattr(args, "peers", None),
+        sync__zone_secret=getattr(args, "zone_secret", None),
+        discovery__mdns=getattr(args, "mdns", None),
+        discovery__aredn_services=getattr(args, "aredn_services", None),
+        discovery__aredn_node=getattr(args, "aredn_node", None),
     )
 
 

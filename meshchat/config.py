@@ -63,6 +63,9 @@ class DiscoveryConfig:
     mdns: bool = False
     aredn_services: str = ""
     aredn_node: str = ""
+    aredn_poll_s: float = 5.0
+    aredn_node_poll_s: float = 120.0
+    mdns_grace_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,14 @@ def validate(config: Config) -> Config:
     for peer in sync.peers:
         if not peer.startswith(("http://", "https://")):
             raise fail("sync.peers", f"entry {peer!r} must be an http:// or https:// URL")
+    found = config.discovery
+    for key in ("aredn_poll_s", "aredn_node_poll_s"):
+        if getattr(found, key) <= 0:
+            raise fail(f"discovery.{key}", "must be positive")
+    if found.mdns_grace_s < 0:
+        raise fail("discovery.mdns_grace_s", "must not be negative")
+    if found.aredn_node and not found.aredn_node.startswith(("http://", "https://")):
+        raise fail("discovery.aredn_node", "must be an http:// or https:// URL")
     web = config.web
     if not 1 <= web.max_text_bytes <= store.max_record_bytes - 1024:
         raise fail("web.max_text_bytes", "must be positive and 1 KiB below store.max_record_bytes")

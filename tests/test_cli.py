@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from meshchat import __version__, records
+from meshchat import __version__, cli, records
 from tests import factories
 from tests.procs import ServeProcess, data_args, meshchat
 
@@ -128,3 +128,33 @@ def test_corrupt_database_is_reported(tmp_path: Path) -> None:
     result = meshchat("export", *data_args(tmp_path))
     assert result.returncode == 1
     assert b"corrupt" in result.stderr or b"not a meshchat database" in result.stderr
+
+
+def test_discovery_and_zone_secret_flags_map_to_config_keys(tmp_path: Path) -> None:
+    args = cli.parser().parse_args(
+        [
+            "serve",
+            "--data-dir",
+            str(tmp_path),
+            "--mdns",
+            "--aredn-services",
+            "/var/run/arednlink/services",
+            "--aredn-node",
+            "http://node.local.mesh",
+            "--zone-secret",
+            "s3cret",
+        ]
+    )
+    cfg = cli.load_config(args)
+    assert cfg.discovery.mdns is True
+    assert cfg.discovery.aredn_services == "/var/run/arednlink/services"
+    assert cfg.discovery.aredn_node == "http://node.local.mesh"
+    assert cfg.sync.zone_secret == "s3cret"
+    plain = cli.load_config(cli.parser().parse_args(["serve", "--data-dir", str(tmp_path)]))
+    assert plain.discovery == type(plain.discovery)()  # off unless configured
+    assert plain.sync.zone_secret == ""
+
+
+def test_a_bad_aredn_node_url_is_a_usage_error(tmp_path: Path) -> None:
+    code = cli.main(["serve", "--data-dir", str(tmp_path), "--aredn-node", "node.local.mesh"])
+    assert code == cli.EXIT_USAGE

@@ -90,7 +90,7 @@ def test_toml_round_trip_of_every_key(tmp_path: Path) -> None:
             request_timeout_s=5.0,
             backoff_max_s=30.0,
         ),
-        discovery=config.DiscoveryConfig(mdns=True, aredn_services="/x", aredn_node="n1"),
+        discovery=config.DiscoveryConfig(mdns=True, aredn_services="/x", aredn_node="http://n1"),
         web=config.WebConfig(max_text_bytes=1000, session_ttl_s=60, login_attempts_per_minute=3),
     )
     path = write(tmp_path, dump(cfg))

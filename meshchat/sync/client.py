@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -11,7 +12,7 @@ import aiohttp
 from meshchat import records
 from meshchat.errors import RemoteProtocolError
 from meshchat.sync import wire, zoneauth
-from meshchat.sync.peers import Peer
+from meshchat.sync.peers import CONTACT_ID_CHARS, Peer
 from meshchat.sync.server import MSGPACK, NODE_HEADER, PREFIX
 
 MAX_REPLY_BYTES = 4 * 1024 * 1024
@@ -64,6 +65,8 @@ class PeerClient:
         data = b"" if body is None else records.pack(body)
         # Radio links are slow: only the calls that need to say who is calling say it.
         headers = {NODE_HEADER: self.node_id} if route in ("put", "presence") else {}
+        if route == "reconcile":  # a short form is enough for ContactLog
+            headers[NODE_HEADER] = self.node_id[:CONTACT_ID_CHARS]
         if body is not None:
             headers["Content-Type"] = MSGPACK
         if self.zone_secret:
@@ -81,11 +84,18 @@ class PeerClient:
             ) as resp:
                 raw = await _read_capped(resp, MAX_REPLY_BYTES + 1)
                 status = resp.status
+                reply_headers = resp.headers
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             raise PeerError(f"{route}: {type(exc).__name__} {exc}".strip()) from None
         self.peer.bytes_in += len(raw)
         if len(raw) > MAX_REPLY_BYTES:
             raise PeerError(f"{route}: reply over {MAX_REPLY_BYTES} bytes")
+        if self.zone_secret and status == 200:
+            why = zoneauth.verify(
+                self.zone_secret, zoneauth.REPLY, path_qs, raw, reply_headers, time.time()
+            )
+            if why is not None:
+                raise PeerError(f"{route}: the peer's reply fails the zone secret ({why})")
         try:
             decoded = records.unpack(raw, 100_000)
         except RemoteProtocolError as exc:
@@ -149,12 +159,16 @@ class PeerClient:
         return envelopes, bool(answer.get("done", True))
 
     async def presence(
-        self, zone: str, users: list[wire.PresenceEntry]
+        self,
+        zone: str,
+        users: list[wire.PresenceEntry],
+        typing: Sequence[wire.TypingEntry] = (),
     ) -> list[wire.PresenceEntry]:
-        """Exchange presence: send ours, return theirs."""
-        answer = await self.call(
-            "POST", "presence", {"zone": zone, "users": [u.to_wire() for u in users]}
-        )
+        """Exchange presence (and pass on who is typing): send ours, return theirs."""
+        body: dict[str, Any] = {"zone": zone, "users": [u.to_wire() for u in users]}
+        if typing:
+            body["typing"] = [t.to_wire() for t in typing]
+        answer = await self.call("POST", "presence", body)
         raw = answer.get("users", [])
         try:
             return list(wire.Presence.parse({"zone": zone, "users": raw}).users)

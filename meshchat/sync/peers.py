@@ -109,3 +109,30 @@ class PeerTable:
     def status(self) -> list[dict[str, Any]]:
         """Return the table as ``/api/v1/status`` shows it."""
         return [p.to_status() for p in self._peers.values()]
+
+
+# Reconcile requests name their sender by this many hex characters of its node key.
+CONTACT_ID_CHARS = 16
+
+
+class ContactLog:
+    """When each peer last started a reconciliation with us (server side).
+
+    Two peers need only one periodic anti-entropy round between them: it settles both
+    sides. The side with the larger node id skips its round when the other side has
+    just reconciled with it, which halves the idle traffic on a radio link.
+    """
+
+    def __init__(self) -> None:
+        self._heard: dict[str, float] = {}
+
+    def heard(self, node_id: str, now: float) -> None:
+        """Note a reconcile request from the node whose key starts with ``node_id``."""
+        if len(self._heard) > 10_000:  # bound memory under a spray of made-up names
+            self._heard.clear()
+        self._heard[node_id[:CONTACT_ID_CHARS]] = now
+
+    def since(self, node_id: str, now: float) -> float | None:
+        """Return how long ago that node last reconciled with us, or None."""
+        when = self._heard.get(node_id[:CONTACT_ID_CHARS])
+        return None if when is None else now - when

@@ -27,8 +27,9 @@ from meshchat.store.db import Store
 from meshchat.sync import wire
 from meshchat.sync.client import PeerClient, PeerError
 from meshchat.sync.index import ZoneIndex
-from meshchat.sync.peers import Peer, PeerTable
+from meshchat.sync.peers import ContactLog, Peer, PeerTable
 from meshchat.sync.presence import PresenceTable, combined
+from meshchat.sync.probe import probe_legacy
 from meshchat.sync.session import ReconcileSession, batches
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Timing:
     push_delay_s: float = 0.05  # gather records posted together into one put
     presence_ttl_s: float = 120.0  # a presence entry nobody refreshes goes after this
     backoff_base_s: float = 1.0  # the first retry delay; it doubles up to backoff_max_s
+    info_every_s: float = 600.0  # re-read a healthy peer's info (zones, horizons) this often
 
 
 @dataclass
@@ -64,6 +66,14 @@ class _Link:
     push_ready: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     bootstrapped: set[str] = field(default_factory=set)  # zones paged in from this peer
+    counts: dict[str, int] = field(default_factory=dict)  # the peer's zone sizes at last info
+    typing: asyncio.Task[None] | None = None  # at most one typing notice in flight
+
+    def running(self) -> list[asyncio.Task[None]]:
+        """Return every task working for this peer."""
+        return [*self.tasks, *([self.typing] if self.typing is not None else [])]
+
+    info_at: float = 0.0  # monotonic time of the last info
 
 
 LocalPresence = Callable[[str], list[wire.PresenceEntry]]
@@ -83,8 +93,10 @@ class SyncScheduler:
         presence: dict[str, PresenceTable],
         local_presence: LocalPresence,
         timing: Timing,
+        contacts: ContactLog,
     ) -> None:
         self.config = config
+        self.contacts = contacts
         self.store = store
         self.ingestor = ingestor
         self.index = index
@@ -95,6 +107,7 @@ class SyncScheduler:
         self.timing = timing
         self.horizon_ms = config.store.max_age_days * DAY_MS
         self._links: dict[str, _Link] = {}
+        self._typing_seen: dict[tuple[str, str, str, str], float] = {}
         self._http: aiohttp.ClientSession | None = None
         # Made here, before the server can make one with the default TTL, so that the
         # presence TTL comes from Timing like every other interval.
@@ -111,7 +124,7 @@ class SyncScheduler:
 
     async def stop(self) -> None:
         """Cancel every peer loop and close the HTTP session."""
-        tasks = [t for link in self._links.values() for t in link.tasks]
+        tasks = [t for link in self._links.values() for t in link.running()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -145,9 +158,49 @@ class SyncScheduler:
         link = self._links.pop(url.rstrip("/"), None)
         self.peers.remove(url)
         if link is not None:
-            for task in link.tasks:
+            tasks = link.running()
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*link.tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def send_typing(
+        self, zone: str, entries: Sequence[wire.TypingEntry], exclude: str = ""
+    ) -> None:
+        """Pass typing notices on to every live peer but ``exclude`` (best effort).
+
+        A notice already passed on within half its lifetime is not passed on again, so
+        notices spread across hops without circling a ring forever.
+        """
+        now = time.monotonic()
+        fresh = []
+        for entry in entries:
+            key = (zone, entry.callsign, entry.node, entry.channel)
+            if self._typing_seen.get(key, 0.0) > now:
+                continue
+            self._typing_seen[key] = now + entry.ttl_ms / 2000
+            fresh.append(entry)
+        if len(self._typing_seen) > 1000:
+            self._typing_seen = {k: t for k, t in self._typing_seen.items() if t > now}
+        if not fresh:
+            return
+        for link in self._links.values():
+            peer = link.peer
+            if not peer.live or peer.node_id == exclude or zone not in peer.zones:
+                continue
+            if link.typing is not None and not link.typing.done():
+                continue  # a notice is on its way; typing is repeated every few seconds
+            link.typing = asyncio.get_running_loop().create_task(
+                self._send_typing(link, zone, fresh), name=f"typing {peer.url}"
+            )
+
+    async def _send_typing(
+        self, link: _Link, zone: str, entries: Sequence[wire.TypingEntry]
+    ) -> None:
+        table = self.presence[zone]
+        ours = combined(self.local_presence(zone), table.remote(wall_ms()))
+        with contextlib.suppress(PeerError):
+            theirs = await link.client.presence(zone, ours, entries)
+            table.merge(theirs, wall_ms(), self.config.node.name)
 
     def trigger_all(self) -> None:
         """Ask every peer loop for an immediate anti-entropy round."""
@@ -181,9 +234,14 @@ class SyncScheduler:
     async def _peer_loop(self, link: _Link) -> None:
         peer = link.peer
         while True:
+            triggered = link.trigger.is_set()
             link.trigger.clear()
             try:
-                await self._sync_peer(link)
+                synced_us = self._peer_synced_us_at(peer)
+                if triggered or peer.failures or synced_us is None:
+                    await self._sync_peer(link)
+                else:
+                    peer.last_sync = synced_us  # its round settled both sides
             except (PeerError, MeshchatError) as exc:
                 delay = self._failed(peer, str(exc))
                 log.info("peer %s failed (%s); retrying in %.1f s", peer.url, exc, delay)
@@ -193,6 +251,20 @@ class SyncScheduler:
             wait = peer.backoff_s if peer.failures else self._jittered(self.timing.sync_interval_s)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(link.trigger.wait(), wait)
+
+    def _peer_synced_us_at(self, peer: Peer) -> float | None:
+        """Return when the peer last reconciled with us, if this round can be left to it.
+
+        Only the side with the larger node id defers, and only when the peer reconciled
+        within the last 1.5 intervals, so one of the two always runs the round.
+        """
+        if peer.kind != "native" or not peer.node_id or peer.node_id < self.node_id:
+            return None
+        now = time.time()
+        ago = self.contacts.since(peer.node_id, now)
+        if ago is None or ago >= 1.5 * self.timing.sync_interval_s:
+            return None
+        return now - ago
 
     def _failed(self, peer: Peer, error: str) -> float:
         cap = self.config.sync.backoff_max_s
@@ -204,18 +276,44 @@ class SyncScheduler:
 
     async def _sync_peer(self, link: _Link) -> None:
         peer, client = link.peer, link.client
-        info = await client.info()
-        self._take_info(peer, info)
-        if peer.succeeded(time.time()) and link.pending:
-            link.push_ready.set()
-        counts = {
-            z["name"]: z.get("count", 0) for z in info.get("zones", []) if isinstance(z, dict)
-        }
+        # A healthy peer's zones and horizons rarely change: re-read them now and then,
+        # not every round (each request costs airtime on a radio link).
+        stale = time.monotonic() - link.info_at > self.timing.info_every_s
+        if peer.failures or peer.kind != "native" or stale:
+            try:
+                info = await client.info()
+            except PeerError:
+                if peer.kind != "native" and await self._is_legacy(peer):
+                    # A legacy MeshChat node: listed, not synced yet (DESIGN §5.3).
+                    peer.kind = "legacy"
+                    peer.succeeded(time.time())
+                    return
+                raise
+            self._take_info(peer, info)
+            link.info_at = time.monotonic()
+            link.counts = {
+                str(z["name"]): int(z.get("count") or 0)
+                for z in info.get("zones", [])
+                if isinstance(z, dict) and isinstance(z.get("count", 0), int)
+            }
+            self._answered(link)
         for zone in self.config.node.zones:
             if zone in peer.zones:
-                await self._sync_zone(link, zone, int(counts.get(zone, 0) or 0))
+                await self._sync_zone(link, zone, link.counts.get(zone, 0))
+        self._answered(link)
         peer.last_sync = time.time()
         await self._exchange_presence(link)
+
+    async def _is_legacy(self, peer: Peer) -> bool:
+        if self._http is None:
+            return False
+        return await probe_legacy(self._http, peer.url, self.config.sync.request_timeout_s)
+
+    @staticmethod
+    def _answered(link: _Link) -> None:
+        """The peer answered: clear its back-off; push what waited while it was away."""
+        if link.peer.succeeded(time.time()) and link.pending:
+            link.push_ready.set()
 
     def _take_info(self, peer: Peer, info: dict[str, object]) -> None:
         node_id, zones = info.get("node_id"), info.get("zones")
@@ -334,6 +432,8 @@ class SyncScheduler:
                 continue
             table = self.presence[zone]
             ours = combined(self.local_presence(zone), table.remote(now))
+            if not ours:
+                continue  # nothing to tell; a peer with users online tells us theirs
             theirs = await link.client.presence(zone, ours)
             table.merge(theirs, wall_ms(), self.config.node.name)
 

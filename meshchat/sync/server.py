@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +23,7 @@ from meshchat.store.db import Store
 from meshchat.sync import wire, zoneauth
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.negentropy import NegentropyResponder
+from meshchat.sync.peers import ContactLog
 from meshchat.sync.presence import PresenceTable, combined
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ DAY_MS = 86_400_000
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 LocalPresence = Callable[[str], list[wire.PresenceEntry]]
+# (zone, entries, sending node id): show typing here and pass it on to other peers.
+TypingSink = Callable[[str, Sequence[wire.TypingEntry], str], None]
 
 
 class SyncError(Exception):
@@ -62,7 +65,10 @@ class SyncServer:
         node_id: str,
         presence: dict[str, PresenceTable],
         local_presence: LocalPresence,
+        contacts: ContactLog,
+        on_typing: TypingSink,
     ) -> None:
+        self.on_typing = on_typing
         self.config = config
         self.store = store
         self.ingestor = ingestor
@@ -70,6 +76,7 @@ class SyncServer:
         self.node_id = node_id
         self.presence = presence
         self.local_presence = local_presence
+        self.contacts = contacts
         self.horizon_ms = config.store.max_age_days * DAY_MS
         self.errors: Counter[str] = Counter()
 
@@ -136,11 +143,19 @@ class SyncServer:
                     request.method,
                     request.path_qs,
                     body,
-                    dict(request.headers),
+                    request.headers,
                     time.time(),
                 )
                 if why is not None:
                     raise SyncError(401, "unauthorized", why)
+                response = await handler(request)
+                if isinstance(response, web.Response) and isinstance(response.body, bytes):
+                    response.headers.update(
+                        zoneauth.sign(
+                            secret, zoneauth.REPLY, request.path_qs, response.body, time.time()
+                        )
+                    )
+                return response
             return await handler(request)
         except SyncError as exc:
             return self._fail(request, exc.status, exc.error, exc.detail)
@@ -184,6 +199,9 @@ class SyncServer:
         """``POST /sync/v1/reconcile {zone, neg, since?}`` → ``{neg}`` (stateless)."""
         req = wire.Reconcile.parse(records.unpack(await request.read(), 8))
         zone = self._zone(req.zone)
+        caller = request.headers.get(NODE_HEADER, "")
+        if caller:
+            self.contacts.heard(caller, time.time())
         # Never reconcile below our own horizon: a longer-lived peer cannot feed us back
         # what we pruned, nor ask us for it (DESIGN §2.4).
         since = max(req.since or 0, self._horizon_start())
@@ -244,5 +262,7 @@ class SyncServer:
         table = self.presence.setdefault(zone, PresenceTable())
         now = wall_ms()
         table.merge(req.users, now, self.config.node.name)
+        if req.typing:
+            self.on_typing(zone, req.typing, request.headers.get(NODE_HEADER, ""))
         users = combined(self.local_presence(zone), table.remote(now))
         return reply({"users": [u.to_wire() for u in users]})

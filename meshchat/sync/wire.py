@@ -26,6 +26,8 @@ GET_REPLY_BYTES = 64 * 1024  # DESIGN §5.2: a get reply stops at 64 KiB, the re
 U64_MAX = 2**64 - 1
 I64_MAX = 2**63 - 1  # SQLite's largest INTEGER: a larger range cursor cannot be queried
 STATUSES = ("online", "away", "busy")
+MAX_TYPING = 100
+TYPING_TTL_MS = 6000
 
 
 def _need(cond: bool, detail: str) -> None:
@@ -193,16 +195,54 @@ class PresenceEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class TypingEntry:
+    """Someone is typing in a channel; it lapses after ``ttl_ms`` unless repeated."""
+
+    callsign: str
+    node: str
+    channel: str
+    ttl_ms: int = TYPING_TTL_MS
+
+    @classmethod
+    def parse(cls, value: Any) -> TypingEntry:
+        """Validate one entry of a presence body's ``typing`` list."""
+        m = _map(value, frozenset({"callsign", "node", "channel", "ttl_ms"}))
+        callsign: Any = m.get("callsign")
+        node: Any = m.get("node")
+        channel: Any = m.get("channel")
+        _need(isinstance(callsign, str) and callsigns.is_valid(callsign), "bad callsign")
+        _need(isinstance(node, str) and schemas.valid_zone(node), "bad node name")
+        _need(isinstance(channel, str) and schemas.valid_channel(channel), "bad channel")
+        return cls(callsign, node, channel, _uint(m.get("ttl_ms"), "ttl_ms", TYPING_TTL_MS))
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready map."""
+        return {
+            "callsign": self.callsign,
+            "node": self.node,
+            "channel": self.channel,
+            "ttl_ms": self.ttl_ms,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Presence:
-    """``POST /sync/v1/presence {zone, users}``."""
+    """``POST /sync/v1/presence {zone, users, typing?}``."""
 
     zone: str
     users: tuple[PresenceEntry, ...]
+    typing: tuple[TypingEntry, ...] = ()
 
     @classmethod
     def parse(cls, body: Any) -> Presence:
         """Validate a decoded request body."""
-        m = _map(body, frozenset({"zone", "users"}))
+        m = _map(body, frozenset({"zone", "users", "typing"}))
         users: Any = m.get("users")
+        typing: Any = m.get("typing", [])
         _need(isinstance(users, list) and len(users) <= MAX_PRESENCE, "users: a list, <= 1000")
-        return cls(_zone(m.get("zone")), tuple(PresenceEntry.parse(u) for u in users))
+        _need(isinstance(typing, list) and len(typing) <= MAX_TYPING, "typing: a list, <= 100")
+        return cls(
+            _zone(m.get("zone")),
+            tuple(PresenceEntry.parse(u) for u in users),
+            tuple(TypingEntry.parse(t) for t in typing),
+        )

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 
+# Replies are signed too, under this pseudo-method, so a node that holds the secret never
+# mistakes a peer without it for a member (and pushes the zone to it).
+REPLY = "REPLY"
 TIME_HEADER = "X-Meshchat-Time"
 AUTH_HEADER = "X-Meshchat-Auth"
 WINDOW_S = 300
@@ -32,7 +36,7 @@ def verify(
     method: str,
     path_qs: str,
     body: bytes,
-    headers: dict[str, str],
+    headers: Mapping[str, str],
     now_s: float,
 ) -> str | None:
     """Return None when the request carries a valid, fresh MAC; else why it does not."""

@@ -30,31 +30,10 @@ log = logging.getLogger(__name__)
 
 PAGE = 500
 QUEUE = 2000  # events a slow socket may lag behind before it is closed (it then resumes)
-TYPING_MS = 6000
 PRESENCE_EVERY_S = 2.0
 
 Presence = Callable[[str], list[wire.PresenceEntry]]
-TypingOut = Callable[[str, "TypingEvent"], None]
-
-
-@dataclass(frozen=True, slots=True)
-class TypingEvent:
-    """Someone is typing in a channel; it lapses after ``expires_ms`` unless repeated."""
-
-    callsign: str
-    node: str
-    channel: str
-    expires_ms: int = TYPING_MS
-
-    def to_json(self) -> dict[str, Any]:
-        """Return the ``typing`` frame."""
-        return {
-            "type": "typing",
-            "callsign": self.callsign,
-            "node": self.node,
-            "channel": self.channel,
-            "expires_ms": self.expires_ms,
-        }
+TypingOut = Callable[[str, wire.TypingEntry], None]
 
 
 @dataclass(eq=False)
@@ -84,6 +63,7 @@ class LiveHub:
         node_name: str,
         presence: Presence,
         visits: Visits,
+        typing_out: TypingOut,
     ) -> None:
         self.store = store
         self.sessions = sessions
@@ -91,7 +71,7 @@ class LiveHub:
         self.node_name = node_name
         self.presence = presence
         self.visits = visits
-        self.typing_out: TypingOut | None = None  # set when sync can carry typing to peers
+        self.typing_out = typing_out  # carries a local typing notice on to the peers
         self._sockets: set[_Socket] = set()
         self._cursors: dict[str, int] = dict.fromkeys(zones, 0)
         self._wake = asyncio.Event()
@@ -182,11 +162,18 @@ class LiveHub:
 
     # -- typing ---------------------------------------------------------------------------
 
-    def typing(self, zone: str, event: TypingEvent, *, local: bool) -> None:
-        """Show a typing event to the zone's sockets; pass a local one on to the peers."""
-        self._broadcast(zone, event.to_json())
-        if local and self.typing_out is not None:
-            self.typing_out(zone, event)
+    def typing(self, zone: str, entry: wire.TypingEntry, *, local: bool) -> None:
+        """Show a typing notice to the zone's sockets; pass a local one on to the peers."""
+        frame = {
+            "type": "typing",
+            "callsign": entry.callsign,
+            "node": entry.node,
+            "channel": entry.channel,
+            "expires_ms": entry.ttl_ms,
+        }
+        self._broadcast(zone, frame)
+        if local:
+            self.typing_out(zone, entry)
 
     # -- one socket -----------------------------------------------------------------------
 
@@ -277,8 +264,8 @@ class LiveHub:
                 now = time.monotonic()
                 if now - last_typing >= 1.0:  # at most one per second per socket
                     last_typing = now
-                    event = TypingEvent(sock.session.signer.callsign, self.node_name, channel)
-                    self.typing(sock.zone, event, local=True)
+                    entry = wire.TypingEntry(sock.session.signer.callsign, self.node_name, channel)
+                    self.typing(sock.zone, entry, local=True)
             else:
                 await sock.ws.send_json(
                     {

@@ -60,17 +60,17 @@ const TRAILING = /[.,;:!?)\]}'"]+$/;
 export function formatText(text, me, depth = 0) {
   const out = [];
   let last = 0;
-  TOKEN.lastIndex = 0;
-  for (let m = TOKEN.exec(text); m; m = TOKEN.exec(text)) {
+  const re = new RegExp(TOKEN); // its own lastIndex: formatting nests (bold around a link)
+  for (let m = re.exec(text); m; m = re.exec(text)) {
     if (m.index > last) out.push(document.createTextNode(text.slice(last, m.index)));
-    last = TOKEN.lastIndex;
+    last = re.lastIndex;
     if (m[1]) {
       let url = m[1];
       const tail = url.match(TRAILING);
       if (tail && !(tail[0].startsWith(")") && url.includes("("))) {
         url = url.slice(0, -tail[0].length);
         last -= tail[0].length;
-        TOKEN.lastIndex = last;
+        re.lastIndex = last;
       }
       out.push(el("a", { href: url, rel: "noopener noreferrer nofollow", target: "_blank" }, url));
     } else if (m[2]) {
