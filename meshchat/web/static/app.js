@@ -24,6 +24,7 @@ const S = {
   rows: new Map(), // id -> row element in the main list
   shown: [], // ids in the main list, in (ts, id) order
   hasOlder: false,
+  lastScrollTop: 0,
   atLive: true,
   loading: false,
   loadToken: 0,
@@ -484,6 +485,7 @@ function jump(since) {
     addRows(msgs, true);
     if (!msgs.length) $("messages").append(el("p", { class: "sys" }, "Nothing since then."));
     $("messages").scrollTop = 0;
+    S.lastScrollTop = 0;
   });
 }
 
@@ -497,6 +499,8 @@ function loadOlder() {
     const fromBottom = list.scrollHeight - list.scrollTop;
     addRows(msgs, true);
     list.scrollTop = list.scrollHeight - fromBottom;
+    S.lastScrollTop = list.scrollTop;
+    placeOlderButton();
     if (!S.hasOlder) list.prepend(el("p", { class: "sys" }, "The beginning of the history."));
   });
 }
@@ -563,7 +567,12 @@ function rowContext() {
     unreact: (m, r, index) => unreact(m, r, index),
     edit: (m) => {
       const row = S.rows.get(m.id) || document.querySelector(`#thread-messages [data-id="${m.id}"]`);
-      if (row) startEdit(row, m, (text) => api.patch(`messages/${m.id}`, { text }));
+      if (row) {
+        startEdit(row, m, (text) => api.patch(`messages/${m.id}`, { text }), () => {
+          refreshRow(m.id);
+          if (S.threadRoot) renderThread();
+        });
+      }
     },
     remove: (m) => act(() => api.del(`messages/${m.id}`)),
   };
@@ -623,7 +632,20 @@ function addRows(msgs, history) {
     S.rows.set(m.id, row);
   }
   placeDivider();
+  placeOlderButton();
   if (!history && stick) list.scrollTop = list.scrollHeight;
+  S.lastScrollTop = list.scrollTop;
+}
+
+/** A "Load earlier messages" button at the top while there is more (keyboard and touch). */
+function placeOlderButton() {
+  const list = $("messages");
+  const old = list.querySelector(".load-older");
+  if (old) old.remove();
+  if (S.hasOlder && S.shown.length) {
+    list.prepend(el("button", { type: "button", class: "load-older link-btn", onclick: () => loadOlder() },
+      "Load earlier messages"));
+  }
 }
 
 function placeDivider() {
@@ -747,6 +769,7 @@ function showNotifyState() {
 function wire() {
   $("login-form").addEventListener("submit", doLogin);
   $("logout").addEventListener("click", logout);
+  $("logout-phone").addEventListener("click", logout);
   $("menu-toggle").addEventListener("click", () => {
     const open = document.body.classList.toggle("menu-open");
     $("menu-toggle").setAttribute("aria-expanded", String(open));
@@ -786,10 +809,17 @@ function wire() {
   }
   $("to-latest").addEventListener("click", () => loadLatest());
   $("messages").addEventListener("scroll", () => {
+    // Only a scroll by the user toward the top loads older pages; a list that was just
+    // replaced (a jump, a search hit) starts at the top without fetching what lies before.
     const list = $("messages");
-    if (list.scrollTop < 150) loadOlder();
-    if (nearBottom(list)) loadNewer();
+    const up = list.scrollTop < S.lastScrollTop;
+    S.lastScrollTop = list.scrollTop;
+    if (up && list.scrollTop < 150) loadOlder();
+    if (!up && nearBottom(list)) loadNewer();
   });
+  $("messages").addEventListener("wheel", (ev) => {
+    if (ev.deltaY < 0 && $("messages").scrollTop === 0) loadOlder();
+  }, { passive: true });
   $("messages").addEventListener("click", (ev) => {
     const row = ev.target.closest(".msg");
     if (row && S.view.kind === "search" && !ev.target.closest("button, a")) {
@@ -840,6 +870,12 @@ function wire() {
   document.addEventListener("pointerdown", notify.unlockAudio, { once: true });
   document.addEventListener("keydown", notify.unlockAudio, { once: true });
   window.addEventListener("hashchange", route);
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape" || !document.body.classList.contains("menu-open")) return;
+    closeMenu();
+    $("menu-toggle").focus();
+  });
+  $("main").addEventListener("pointerdown", () => closeMenu());
   api.setLoggedOutHandler(() => showLogin("Your session ended: please log in again."));
 }
 

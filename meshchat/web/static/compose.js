@@ -7,6 +7,7 @@ import { snippet } from "./messages.js";
 
 const MENTION_AT_CARET = /(?:^|[^\w@])@([A-Za-z0-9][A-Za-z0-9/-]{0,19})?$/;
 const MAX_OPTIONS = 8;
+const CACHE_MS = 30000; // new callsigns appear as people post
 
 export class Composer {
   constructor({ zone, send, typing }) {
@@ -137,7 +138,8 @@ export class Composer {
     const m = before.match(MENTION_AT_CARET);
     if (!m) return this.closeList();
     const prefix = (m[1] || "").toUpperCase();
-    let names = this.cache.get(prefix);
+    const cached = this.cache.get(prefix);
+    let names = cached && Date.now() - cached.at < CACHE_MS ? cached.names : null;
     if (!names) {
       try {
         const reply = await api.get("callsigns", { zone: this.zone, prefix });
@@ -145,7 +147,7 @@ export class Composer {
       } catch (err) {
         return this.closeList();
       }
-      this.cache.set(prefix, names);
+      this.cache.set(prefix, { names, at: Date.now() });
     }
     const now = this.input.value.slice(0, this.input.selectionStart).match(MENTION_AT_CARET);
     if (!now || (now[1] || "").toUpperCase() !== prefix) return; // typed on meanwhile

@@ -56,6 +56,7 @@ export function messageRow(m, ctx) {
       .join(" "),
     id: "m-" + m.id,
     "data-id": m.id,
+    tabindex: "-1",
     "aria-label": `${m.callsign} at ${fullTime(m.ts)}`,
   });
 
@@ -194,8 +195,8 @@ function actionsRow(m, ctx, mine) {
   return bar;
 }
 
-/** Turn the text block of ``row`` into an editor; ``save(text)`` returns a promise. */
-export function startEdit(row, m, save) {
+/** Turn the text block of ``row`` into an editor; ``save(text)`` returns a promise, then ``after()``. */
+export function startEdit(row, m, save, after) {
   const body = row.querySelector(".text");
   if (!body || row.querySelector(".edit-form")) return;
   const area = el("textarea", { "aria-label": "Edit message", rows: 2 });
@@ -218,6 +219,7 @@ export function startEdit(row, m, save) {
     try {
       await save(area.value);
       done();
+      after(); // the update may have come over the socket while the editor was open
     } catch (err) {
       error.textContent = err.message;
     }

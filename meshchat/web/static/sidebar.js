@@ -55,7 +55,7 @@ export class Sidebar {
     if (m.to) {
       const other = m.callsign === this.me ? m.to : m.callsign;
       this.addDm(other);
-      if (!visible && !mine) this.bump("d:" + other, true);
+      if (!visible && !mine) this.bump("d:" + other, false); // a DM is always for you: no "@" too
     } else {
       const c = this.channels.get(m.channel) || { name: m.channel, topic: "", count: 0 };
       c.count += 1;

@@ -18,7 +18,7 @@ function peerName(p) {
 
 function picture(nodeName, peers) {
   const w = 360;
-  const h = peers.length ? 240 : 120;
+  const h = peers.length > 1 ? 240 : 140;
   const cx = w / 2;
   const cy = h / 2;
   const r = Math.min(w, h) / 2 - 34;
@@ -29,8 +29,8 @@ function picture(nodeName, peers) {
     "aria-label": `This node and ${peers.length} peer${peers.length === 1 ? "" : "s"}`,
   });
   peers.forEach((p, i) => {
-    const a = (2 * Math.PI * i) / peers.length - Math.PI / 2;
-    const x = cx + r * Math.cos(a) * 1.45;
+    const a = Math.PI + (2 * Math.PI * i) / peers.length; // the first peer on the left
+    const x = cx + (w / 2 - 60) * Math.cos(a);
     const y = cy + r * Math.sin(a);
     const state = peerState(p);
     pic.append(svg("line", { x1: cx, y1: cy, x2: x, y2: y, class: `link ${state}` }));
