@@ -272,6 +272,23 @@ class Store:
             found = await views.load_views(conn, records, self._node_keys, self._node_key)
         return found[0]
 
+    async def thread(self, zone: str, root: bytes, limit: int = 500) -> list[MessageView]:
+        """Return a message and the replies to it, oldest first (direct ones included)."""
+        params = {"zone": zone, "root": root, "limit": limit}
+        async with self._read() as conn:
+            rows = list(await conn.execute_fetchall(queries.THREAD, params))
+            records = [views.to_record(r) for r in rows]
+            return await views.load_views(conn, records, self._node_keys, self._node_key)
+
+    async def conversations(self, zone: str, callsign: str) -> list[tuple[str, int, int]]:
+        """Return (other callsign, last ts, count) of each direct conversation, newest first."""
+        rows = await self._fetch(queries.CONVERSATIONS, {"zone": zone, "callsign": callsign})
+        out = []
+        for pair, last_ts, count in rows:
+            a, _, b = str(pair).partition("\n")
+            out.append((b if a == callsign else a, int(last_ts), int(count)))
+        return out
+
     async def channels(self, zone: str) -> list[ChannelView]:
         """Return the zone's channels by name: those with messages and those declared."""
         async with self._read() as conn:

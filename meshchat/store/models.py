@@ -58,10 +58,16 @@ class Reaction:
     emoji: str
     count: int
     callsigns: tuple[str, ...]
+    ids: tuple[str, ...] = ()  # ids[i]: the hex id of callsigns[i]'s react record
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON API form."""
-        return {"emoji": self.emoji, "count": self.count, "callsigns": list(self.callsigns)}
+        return {
+            "emoji": self.emoji,
+            "count": self.count,
+            "callsigns": list(self.callsigns),
+            "ids": list(self.ids),
+        }
 
 
 @dataclass(frozen=True, slots=True)

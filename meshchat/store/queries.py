@@ -41,8 +41,8 @@ MAX_SEQ = "SELECT coalesce(max(seq), 0) FROM records"
 INSERT_RECORD = """
 INSERT INTO records
     (seq, id, zone, ts, author, kind, shown, channel, callsign, target, to_callsign, dm_pair,
-     S, sig, received_at, origin)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     reply_to, S, sig, received_at, origin)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 # Derived tables, added to once per batch with the batch's totals.
 ADD_ZONE_COUNT = """
@@ -117,6 +117,19 @@ ZONE_COUNTS = "SELECT zone, count FROM zone_stats WHERE count > 0 ORDER BY zone"
 
 CURSOR = "SELECT ts, id FROM records WHERE zone = ? AND id = ?"
 MESSAGE = f"SELECT {RECORD_COLS} FROM records WHERE zone = ? AND id = ? AND shown > 0"
+# A thread: its first message and the replies to it, oldest first.
+THREAD = f"""
+SELECT {RECORD_COLS} FROM records
+WHERE zone = :zone AND shown > 0 AND (id = :root OR reply_to = :root)
+ORDER BY ts, id LIMIT :limit
+"""
+# The direct-message conversations a callsign takes part in (dm_pair is "A\nB", sorted).
+CONVERSATIONS = """
+SELECT dm_pair, max(ts), count(*) FROM records
+WHERE zone = :zone AND shown = 2
+  AND (dm_pair LIKE :callsign || char(10) || '%' OR dm_pair LIKE '%' || char(10) || :callsign)
+GROUP BY dm_pair ORDER BY max(ts) DESC
+"""
 
 # Which rows a page draws from, by view: (FROM/WHERE fragment, parameter names).
 _PUBLIC = "FROM records WHERE zone = :zone AND shown = 1"

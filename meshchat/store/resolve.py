@@ -29,6 +29,7 @@ class Columns(NamedTuple):
     target: bytes | None
     to_callsign: str | None
     dm_pair: str | None
+    reply_to: bytes | None = None
 
 
 def dm_pair(a: str, b: str) -> str:
@@ -51,10 +52,11 @@ def columns(record: Record) -> Columns:
     kind = record.kind
     if kind in ("msg", "file"):
         to = body.get("to") if kind == "msg" else None
+        reply = body.get("reply_to") if kind == "msg" else None
         if to is not None:
             pair = dm_pair(body["callsign"], to)
-            return Columns(SHOWN_DIRECT, body["channel"], body["callsign"], None, to, pair)
-        return Columns(SHOWN_PUBLIC, body["channel"], body["callsign"], None, None, None)
+            return Columns(SHOWN_DIRECT, body["channel"], body["callsign"], None, to, pair, reply)
+        return Columns(SHOWN_PUBLIC, body["channel"], body["callsign"], None, None, None, reply)
     if kind == "legacy":
         line = legacy_of(record)
         if line is None:
@@ -128,18 +130,23 @@ def effective(target: Record, related: Iterable[Record]) -> Effective:
 
 def _reactions(reacts: Iterable[Record]) -> tuple[Reaction, ...]:
     seen: set[tuple[bytes, str | None, str]] = set()
-    by_emoji: dict[str, list[str | None]] = {}
+    by_emoji: dict[str, list[tuple[str | None, str]]] = {}
     for rec in reacts:
         emoji = str(rec.body["emoji"])
         who = react_callsign(rec)
         if (rec.author, who, emoji) in seen:
             continue
         seen.add((rec.author, who, emoji))
-        by_emoji.setdefault(emoji, []).append(who)
-    return tuple(
-        Reaction(emoji, len(whos), tuple(dict.fromkeys(w for w in whos if w is not None)))
-        for emoji, whos in by_emoji.items()
-    )
+        by_emoji.setdefault(emoji, []).append((who, rec.id_hex))
+    out = []
+    for emoji, reactors in by_emoji.items():
+        # One entry per callsign (the first reaction), with the id that retracts it.
+        named = dict[str, str]()
+        for who, rid in reactors:
+            if who is not None:
+                named.setdefault(who, rid)
+        out.append(Reaction(emoji, len(reactors), tuple(named), tuple(named.values())))
+    return tuple(out)
 
 
 def search_text(record: Record, state: Effective) -> str | None:

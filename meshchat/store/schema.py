@@ -35,6 +35,7 @@ CREATE TABLE records (
     target BLOB,
     to_callsign TEXT,
     dm_pair TEXT,
+    reply_to BLOB,
     S BLOB NOT NULL,
     sig BLOB NOT NULL,
     received_at INTEGER NOT NULL,
@@ -47,6 +48,7 @@ CREATE INDEX records_channel ON records(zone, channel, ts, id) WHERE shown = 1;
 CREATE INDEX records_direct ON records(zone, dm_pair, ts, id) WHERE shown = 2;
 CREATE INDEX records_callsign ON records(zone, callsign, ts, id) WHERE shown > 0;
 CREATE INDEX records_target ON records(target) WHERE target IS NOT NULL;
+CREATE INDEX records_reply ON records(reply_to, ts, id) WHERE reply_to IS NOT NULL;
 CREATE INDEX records_channel_defs ON records(zone, channel, ts, id) WHERE kind = 'channel';
 CREATE INDEX records_node_keys ON records(author) WHERE kind = 'node';
 

@@ -153,6 +153,10 @@ class LiveHub:
     async def _presence_loop(self) -> None:
         while True:
             await asyncio.sleep(PRESENCE_EVERY_S)
+            # An open tab is presence enough, even when its user only reads.
+            now = time.time_ns() // 1_000_000
+            for sock in self._sockets:
+                sock.session.last_seen_ms = now
             for zone in self.zones:
                 users = [u.to_wire() for u in self.presence(zone)]
                 comparable = [{k: v for k, v in u.items() if k != "last_seen"} for u in users]

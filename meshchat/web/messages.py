@@ -15,7 +15,7 @@ from meshchat.records import Record
 from meshchat.store.db import Store
 from meshchat.store.views import MessageQuery
 from meshchat.web import inputs
-from meshchat.web.auth import Session, Sessions
+from meshchat.web.auth import COOKIE, Session, Sessions
 from meshchat.web.http import fail, json_body
 from meshchat.web.login import require_session
 
@@ -125,6 +125,13 @@ class MessagesApi:
         emoji = body.get("emoji")
         if not isinstance(emoji, str) or not 1 <= len(emoji) <= 32 or not emoji.isprintable():
             fail(400, "bad_emoji", "emoji must be 1-32 printable characters")
+        view = await self.store.message(target.zone, target.id)
+        for reaction in view.reactions if view is not None else ():
+            mine = session.signer.callsign
+            if reaction.emoji == emoji and mine in reaction.callsigns:
+                # Already reacted: answer with that reaction instead of signing a second.
+                existing = reaction.ids[reaction.callsigns.index(mine)]
+                return web.json_response({"id": existing, "ts": None}, status=200)
         react = {"target": target.id, "emoji": emoji, "callsign": session.signer.callsign}
         record = await self._publish(session, target.zone, "react", react)
         return web.json_response({"id": record.id_hex, "ts": record.ts}, status=201)
@@ -141,9 +148,12 @@ class MessagesApi:
     async def list(self, request: web.Request) -> web.Response:
         """``GET /api/v1/messages?zone&channel&limit&before&after&q&since&dm``."""
         q = request.query
-        extra = sorted(set(q) - {"zone", "channel", "limit", "before", "after", "q", "since", "dm"})
+        known = {"zone", "channel", "limit", "before", "after", "q", "since", "dm", "thread"}
+        extra = sorted(set(q) - known)
         if extra:
             fail(400, "unknown_parameters", f"unknown parameters: {', '.join(extra)}")
+        if "thread" in q:
+            return await self._thread(request)
         given = [name for name in ("before", "after", "since") if name in q]
         if len(given) > 1:
             fail(400, "conflicting_parameters", "use only one of before, after and since")
@@ -166,6 +176,33 @@ class MessagesApi:
         )
         views = await self.store.messages(query)
         return web.json_response({"messages": [v.to_json() for v in views]})
+
+    async def _thread(self, request: web.Request) -> web.Response:
+        """``GET /api/v1/messages?thread=ID``: a message and its replies, oldest first."""
+        q = request.query
+        if set(q) - {"zone", "thread"}:
+            fail(400, "conflicting_parameters", "thread takes only zone")
+        zone = inputs.zone(q.get("zone"), self.zones)
+        views = await self.store.thread(zone, inputs.hex_id(q["thread"], "thread"))
+        session = self.sessions.get(request.cookies.get(COOKIE))
+        me = session.signer.callsign if session is not None else None
+        # Direct messages stay between their two callsigns here too.
+        shown = [v for v in views if v.to is None or me in (v.callsign, v.to)]
+        return web.json_response({"messages": [v.to_json() for v in shown]})
+
+    async def conversations(self, request: web.Request) -> web.Response:
+        """``GET /api/v1/dms?zone=`` → ``{conversations: [{callsign, last_ts, count}]}``."""
+        session = require_session(self.sessions, request, csrf=False)
+        zone = inputs.zone(request.query.get("zone"), self.zones)
+        found = await self.store.conversations(zone, session.signer.callsign)
+        return web.json_response(
+            {
+                "zone": zone,
+                "conversations": [
+                    {"callsign": who, "last_ts": last, "count": n} for who, last, n in found
+                ],
+            }
+        )
 
     async def channels(self, request: web.Request) -> web.Response:
         """``GET /api/v1/channels?zone=`` → ``{channels: [...]}``."""

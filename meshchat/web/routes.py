@@ -52,6 +52,7 @@ def build(
             web.get(f"{API}/channels", messages.channels),
             web.post(f"{API}/channels", messages.create_channel),
             web.get(f"{API}/callsigns", messages.callsigns),
+            web.get(f"{API}/dms", messages.conversations),
             web.get(f"{API}/presence", presence.list),
             web.post(f"{API}/presence", presence.set_status),
             web.get(f"{API}/ws", live.handle),

@@ -254,10 +254,12 @@ async def test_reactions_count_dedupe_and_retract(
         rec("react", mallory, T0 + 3, target=target.id, emoji="👍", callsign="MAL"),
         rec("react", mallory, T0 + 4, target=target.id, emoji="🔥"),
     )
+    mal = rec("react", mallory, T0 + 3, target=target.id, emoji="👍", callsign="MAL")
     view = await one(store, target)
     assert [r.to_json() for r in view.reactions] == [
-        {"emoji": "👍", "count": 2, "callsigns": ["ALICE", "MAL"]},
-        {"emoji": "🔥", "count": 1, "callsigns": []},
+        # ids[i] is the react record that callsigns[i] would retract
+        {"emoji": "👍", "count": 2, "callsigns": ["ALICE", "MAL"], "ids": [mine.id_hex, mal.id_hex]},
+        {"emoji": "🔥", "count": 1, "callsigns": [], "ids": []},
     ]
     # Retracting removes the reaction; a stranger cannot retract it.
     await put(store, rec("delete", mallory, T0 + 5, target=mine.id))

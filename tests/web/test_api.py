@@ -276,3 +276,51 @@ async def test_ui_path_answers_with_security_headers(client: ApiClient) -> None:
         csp = resp.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp
     assert "unsafe-inline" not in csp
+
+
+async def test_reactions_carry_the_ids_that_retract_them(client: ApiClient) -> None:
+    await client.login("W1AW")
+    target = (await client.post("react to me")).body["id"]
+    path = f"/api/v1/messages/{target}/reactions"
+    first = await client.request("POST", path, json={"emoji": "73"})
+    again = await client.request("POST", path, json={"emoji": "73"})
+    assert (first.status, again.status) == (201, 200)
+    assert again.body["id"] == first.body["id"]  # no second reaction record
+    [msg] = await client.messages()
+    assert msg["reactions"] == [
+        {"emoji": "73", "count": 1, "callsigns": ["W1AW"], "ids": [first.body["id"]]}
+    ]
+    assert (await client.request("DELETE", f"/api/v1/reactions/{first.body['id']}")).status == 201
+    [msg] = await client.messages()
+    assert msg["reactions"] == []
+
+
+async def test_thread_lists_the_root_and_its_replies(node: RunningNode, client: ApiClient) -> None:
+    await client.login("W1AW")
+    root = (await client.post("net tonight?")).body["id"]
+    await client.post("unrelated")
+    answers = [(await client.post(f"yes {i}", reply_to=root)).body["id"] for i in range(3)]
+    private = (await client.post("only for K1ABC", reply_to=root, to="K1ABC")).body["id"]
+    reply = await client.request("GET", "/api/v1/messages", params={"thread": root})
+    assert [m["id"] for m in reply.body["messages"]] == [root, *answers, private]
+    stranger = ApiClient(node.url)
+    try:
+        await stranger.login("N0CALL")
+        seen = await stranger.request("GET", "/api/v1/messages", params={"thread": root})
+        assert [m["id"] for m in seen.body["messages"]] == [root, *answers]
+    finally:
+        await stranger.close()
+    bad = await client.request("GET", "/api/v1/messages", params={"thread": root, "q": "x"})
+    assert bad.status == 400
+
+
+async def test_direct_message_conversations(client: ApiClient) -> None:
+    assert (await client.request("GET", "/api/v1/dms")).status == 401
+    await client.login("W1AW")
+    await client.post("one", to="K1ABC")
+    await client.post("two", to="K1ABC")
+    await client.post("three", to="N0CALL")
+    reply = await client.request("GET", "/api/v1/dms")
+    found = {c["callsign"]: c["count"] for c in reply.body["conversations"]}
+    assert found == {"K1ABC": 2, "N0CALL": 1}
+    assert reply.body["conversations"][0]["callsign"] == "N0CALL"  # newest first
