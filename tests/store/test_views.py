@@ -258,7 +258,12 @@ async def test_reactions_count_dedupe_and_retract(
     view = await one(store, target)
     assert [r.to_json() for r in view.reactions] == [
         # ids[i] is the react record that callsigns[i] would retract
-        {"emoji": "👍", "count": 2, "callsigns": ["ALICE", "MAL"], "ids": [mine.id_hex, mal.id_hex]},
+        {
+            "emoji": "👍",
+            "count": 2,
+            "callsigns": ["ALICE", "MAL"],
+            "ids": [mine.id_hex, mal.id_hex],
+        },
         {"emoji": "🔥", "count": 1, "callsigns": [], "ids": []},
     ]
     # Retracting removes the reaction; a stranger cannot retract it.
