@@ -28,15 +28,22 @@ async def _existing(conn: aiosqlite.Connection, ids: Sequence[bytes]) -> set[byt
     return found
 
 
-async def _hour_counts(
-    conn: aiosqlite.Connection, keys: Sequence[tuple[str, bytes, int]]
-) -> dict[tuple[str, bytes, int], int]:
+QuotaKey = tuple[str, bytes, str, int]
+
+
+def quota_key(record: Record) -> QuotaKey:
+    """Return what a record counts against: its zone, author, callsign and clock hour."""
+    callsign = resolve.columns(record).callsign or ""
+    return (record.zone, record.author, callsign, record.ts // HOUR_MS)
+
+
+async def _hour_counts(conn: aiosqlite.Connection, keys: Sequence[QuotaKey]) -> dict[QuotaKey, int]:
     counts = dict.fromkeys(keys, 0)
-    for part in chunks(keys, 300):
+    for part in chunks(keys, 200):
         params = tuple(v for key in part for v in key)
         rows = await conn.execute_fetchall(queries.author_hours(len(part)), params)
-        for zone, author, hour, count in rows:
-            counts[(str(zone), bytes(author), int(hour))] = int(count)
+        for zone, author, callsign, hour, count in rows:
+            counts[(str(zone), bytes(author), str(callsign), int(hour))] = int(count)
     return counts
 
 
@@ -49,9 +56,9 @@ async def insert_batch(
 ) -> list[str]:
     """Store the new records of a batch; return "ok" | "dup" | "reject:quota" per record."""
     seen = await _existing(conn, list({r.id for r in records}))
-    counts: dict[tuple[str, bytes, int], int] = {}
+    counts: dict[QuotaKey, int] = {}
     if quota_per_hour > 0:
-        keys = {(r.zone, r.author, r.ts // HOUR_MS) for r in records if r.kind != "legacy"}
+        keys = {quota_key(r) for r in records if r.kind != "legacy"}
         counts = await _hour_counts(conn, sorted(keys))
     results: list[str] = []
     fresh: list[Record] = []
@@ -60,7 +67,7 @@ async def insert_batch(
             results.append(DUP)
             continue
         if quota_per_hour > 0 and rec.kind != "legacy":
-            key = (rec.zone, rec.author, rec.ts // HOUR_MS)
+            key = quota_key(rec)
             if counts[key] >= quota_per_hour:
                 results.append(REJECT_QUOTA)
                 continue
@@ -101,13 +108,13 @@ Stored = Sequence[tuple[int, Record, resolve.Columns]]
 async def _add_stats(conn: aiosqlite.Connection, stored: Stored) -> None:
     """Add a batch's totals to the derived count tables and callsign claims."""
     zones: Counter[str] = Counter()
-    hours: Counter[tuple[str, bytes, int]] = Counter()
+    hours: Counter[QuotaKey] = Counter()
     channels: dict[tuple[str, str | None], list[int]] = {}
     claims: dict[tuple[str, str, bytes], tuple[int, bytes]] = {}
     for _, rec, cols in stored:
         zones[rec.zone] += 1
         if rec.kind != "legacy":
-            hours[(rec.zone, rec.author, rec.ts // HOUR_MS)] += 1
+            hours[(rec.zone, rec.author, cols.callsign or "", rec.ts // HOUR_MS)] += 1
         if cols.shown == SHOWN_PUBLIC:
             entry = channels.setdefault((rec.zone, cols.channel), [0, rec.ts])
             entry[0] += 1

@@ -50,8 +50,8 @@ INSERT INTO zone_stats (zone, count) VALUES (?, ?)
 ON CONFLICT (zone) DO UPDATE SET count = count + excluded.count
 """
 ADD_AUTHOR_HOUR = """
-INSERT INTO author_hours (zone, author, hour, count) VALUES (?, ?, ?, ?)
-ON CONFLICT (zone, author, hour) DO UPDATE SET count = count + excluded.count
+INSERT INTO author_hours (zone, author, callsign, hour, count) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (zone, author, callsign, hour) DO UPDATE SET count = count + excluded.count
 """
 ADD_CHANNEL_COUNT = """
 INSERT INTO channel_stats (zone, channel, count, last_ts) VALUES (?, ?, ?, ?)
@@ -77,11 +77,11 @@ def existing_ids(n: int) -> str:
 
 
 def author_hours(n: int) -> str:
-    """Select the per-hour record counts of ``n`` (zone, author, hour) triples."""
-    triples = ",".join("(?,?,?)" for _ in range(n))
+    """Select the per-hour record counts of ``n`` (zone, author, callsign, hour) keys."""
+    keys = ",".join("(?,?,?,?)" for _ in range(n))
     return (
-        "SELECT zone, author, hour, count FROM author_hours "
-        f"WHERE (zone, author, hour) IN (VALUES {triples})"
+        "SELECT zone, author, callsign, hour, count FROM author_hours "
+        f"WHERE (zone, author, callsign, hour) IN (VALUES {keys})"
     )
 
 

@@ -70,12 +70,15 @@ CREATE TABLE channel_stats (
     PRIMARY KEY (zone, channel)
 ) WITHOUT ROWID;
 
+-- Quota counters per author *and callsign*: callsign-only users of one node share its
+-- key, and each of them gets the quota, not all of them together.
 CREATE TABLE author_hours (
     zone TEXT NOT NULL,
     author BLOB NOT NULL,
+    callsign TEXT NOT NULL,
     hour INTEGER NOT NULL,
     count INTEGER NOT NULL,
-    PRIMARY KEY (zone, author, hour)
+    PRIMARY KEY (zone, author, callsign, hour)
 ) WITHOUT ROWID;
 
 -- Earliest claim of a callsign per author (TOFU, DESIGN §3). Deliberately not pruned: a
@@ -101,7 +104,8 @@ END;
 
 CREATE TRIGGER records_quota_delete AFTER DELETE ON records WHEN OLD.kind != 'legacy' BEGIN
     UPDATE author_hours SET count = count - 1
-        WHERE zone = OLD.zone AND author = OLD.author AND hour = OLD.ts / 3600000;
+        WHERE zone = OLD.zone AND author = OLD.author AND callsign = coalesce(OLD.callsign, '')
+          AND hour = OLD.ts / 3600000;
 END;
 
 CREATE TRIGGER records_channel_delete AFTER DELETE ON records WHEN OLD.shown = 1 BEGIN

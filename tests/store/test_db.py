@@ -139,6 +139,16 @@ async def test_quota_per_author_per_hour(
     assert await put(store, *mine[3:]) == ["ok", "ok"]
 
 
+async def test_quota_counts_each_callsign_of_a_shared_node_key_apart(
+    store: Store, alice: SigningKey
+) -> None:
+    # Callsign-only users of one node all sign with its key: each has their own quota.
+    hour = (T0 // 3_600_000 + 1) * 3_600_000
+    bob = [msg(alice, hour + i, f"b{i}", callsign="BOB") for i in range(3)]
+    carol = [msg(alice, hour + 10 + i, f"c{i}", callsign="CAROL") for i in range(3)]
+    assert await put(store, *bob, *carol, quota=2) == ["ok", "ok", "reject:quota"] * 2
+
+
 async def test_items_range_page_and_export(store: Store, alice: SigningKey) -> None:
     batch = [msg(alice, T0 + (i // 3), f"m{i}") for i in range(30)]
     other_zone = rec("msg", alice, T0, zone="Other", callsign="ALICE")

@@ -158,6 +158,10 @@ async function start(session) {
     },
   });
   S.sidebar.setChannels(channels.channels, channels.default);
+  api
+    .get("dms", { zone: S.zone })
+    .then((reply) => S.sidebar.setDms(reply.conversations.map((c) => c.callsign)))
+    .catch(() => {}); // the remembered list stays until the node answers
   S.composer = S.composer || new Composer({ zone: S.zone, send, typing: sendTyping });
   S.composer.zone = S.zone;
 
@@ -691,6 +695,15 @@ function openThread(id) {
   document.body.classList.add("thread-open");
   renderThread();
   $("thread-input").focus();
+  // Replies that are not loaded yet (older, or in other channels) come from the node.
+  const root = S.threadRoot;
+  api
+    .get("messages", { zone: S.zone, thread: root })
+    .then((reply) => {
+      for (const m of reply.messages) if (!S.cache.has(m.id)) S.cache.set(m.id, m);
+      if (S.threadRoot === root) renderThread();
+    })
+    .catch(() => {}); // the thread shows what is loaded
 }
 
 function closeThread() {

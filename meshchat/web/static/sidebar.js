@@ -102,6 +102,14 @@ export class Sidebar {
     this.render();
   }
 
+  /** Take the node's list of conversations (newest first) as the order to show. */
+  setDms(calls) {
+    const merged = [...calls, ...this.dms.filter((c) => !calls.includes(c))].slice(0, 30);
+    this.dms = merged.filter((c) => c && c !== this.me);
+    this.onSave("dms", this.dms);
+    this.render();
+  }
+
   addDm(call) {
     if (!call || call === this.me) return;
     if (this.dms[0] === call) return;
