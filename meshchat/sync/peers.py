@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,14 +126,22 @@ class ContactLog:
 
     def __init__(self) -> None:
         self._heard: dict[str, float] = {}
+        self._reconciled: dict[str, float] = {}
+        # Told about every call, so a link that was failing is retried at once.
+        self.listener: Callable[[str], None] = lambda node_id: None
 
-    def heard(self, node_id: str, now: float) -> None:
-        """Note a reconcile request from the node whose key starts with ``node_id``."""
+    def heard(self, node_id: str, now: float, *, reconcile: bool = False) -> None:
+        """Note a call (``reconcile``: a reconciliation) from the node ``node_id``."""
+        key = node_id[:CONTACT_ID_CHARS]
         if len(self._heard) > 10_000:  # bound memory under a spray of made-up names
             self._heard.clear()
-        self._heard[node_id[:CONTACT_ID_CHARS]] = now
+            self._reconciled.clear()
+        self._heard[key] = now
+        if reconcile:
+            self._reconciled[key] = now
+        self.listener(key)
 
     def since(self, node_id: str, now: float) -> float | None:
         """Return how long ago that node last reconciled with us, or None."""
-        when = self._heard.get(node_id[:CONTACT_ID_CHARS])
+        when = self._reconciled.get(node_id[:CONTACT_ID_CHARS])
         return None if when is None else now - when

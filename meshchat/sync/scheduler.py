@@ -97,6 +97,7 @@ class SyncScheduler:
     ) -> None:
         self.config = config
         self.contacts = contacts
+        contacts.listener = self.heard_from
         self.store = store
         self.ingestor = ingestor
         self.index = index
@@ -202,6 +203,13 @@ class SyncScheduler:
             theirs = await link.client.presence(zone, ours, entries)
             table.merge(theirs, wall_ms(), self.config.node.name)
 
+    def heard_from(self, node_id: str) -> None:
+        """A peer called us: if our calls to it were failing, the link is back; sync now."""
+        for link in self._links.values():
+            peer = link.peer
+            if peer.failures and peer.node_id and peer.node_id.startswith(node_id):
+                link.trigger.set()
+
     def trigger_all(self) -> None:
         """Ask every peer loop for an immediate anti-entropy round."""
         for link in self._links.values():
@@ -248,7 +256,11 @@ class SyncScheduler:
             except Exception:  # a bug must not end syncing with this peer for good
                 log.exception("sync with %s crashed", peer.url)
                 self._failed(peer, "internal error")
-            wait = peer.backoff_s if peer.failures else self._jittered(self.timing.sync_interval_s)
+            interval = self._jittered(self.timing.sync_interval_s)
+            # A failing peer is retried after its back-off, but never later than the next
+            # interval: a link that comes back is synced within one interval (and at once
+            # when the peer calls us first, see heard_from).
+            wait = min(peer.backoff_s, interval) if peer.failures else interval
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(link.trigger.wait(), wait)
 
@@ -422,7 +434,8 @@ class SyncScheduler:
                     await self._put(link, zone, envelopes)
             except PeerError as exc:
                 # The records are safe here; anti-entropy delivers them once the peer is back.
-                self._failed(link.peer, str(exc))
+                delay = self._failed(link.peer, str(exc))
+                log.info("push to %s failed (%s); retrying in %.1f s", link.peer.url, exc, delay)
                 link.trigger.set()
 
     async def _exchange_presence(self, link: _Link) -> None:

@@ -201,7 +201,7 @@ class SyncServer:
         zone = self._zone(req.zone)
         caller = request.headers.get(NODE_HEADER, "")
         if caller:
-            self.contacts.heard(caller, time.time())
+            self.contacts.heard(caller, time.time(), reconcile=True)
         # Never reconcile below our own horizon: a longer-lived peer cannot feed us back
         # what we pruned, nor ask us for it (DESIGN §2.4).
         since = max(req.since or 0, self._horizon_start())
@@ -232,7 +232,10 @@ class SyncServer:
         """``POST /sync/v1/put {zone, records}`` → ``{results}`` after the commit."""
         req = wire.Put.parse(records.unpack(await request.read(), wire.MAX_PUT_RECORDS + 8))
         self._zone(req.zone)
-        origin = f"peer:{request.headers.get(NODE_HEADER, request.remote or '?')[:64]}"
+        caller = request.headers.get(NODE_HEADER, "")
+        if caller:
+            self.contacts.heard(caller, time.time())
+        origin = f"peer:{(caller or request.remote or '?')[:64]}"
         results = await self.ingestor.submit(req.records, origin)
         return reply({"results": results})
 
@@ -262,7 +265,10 @@ class SyncServer:
         table = self.presence.setdefault(zone, PresenceTable())
         now = wall_ms()
         table.merge(req.users, now, self.config.node.name)
+        caller = request.headers.get(NODE_HEADER, "")
+        if caller:
+            self.contacts.heard(caller, time.time())
         if req.typing:
-            self.on_typing(zone, req.typing, request.headers.get(NODE_HEADER, ""))
+            self.on_typing(zone, req.typing, caller)
         users = combined(self.local_presence(zone), table.remote(now))
         return reply({"users": [u.to_wire() for u in users]})
