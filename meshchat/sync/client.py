@@ -13,6 +13,7 @@ from meshchat import records
 from meshchat.errors import RemoteProtocolError
 from meshchat.sync import wire, zoneauth
 from meshchat.sync.peers import CONTACT_ID_CHARS, Peer
+from meshchat.sync.probe import read_capped
 from meshchat.sync.server import MSGPACK, NODE_HEADER, PREFIX
 
 MAX_REPLY_BYTES = 4 * 1024 * 1024
@@ -22,19 +23,6 @@ SKIP_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
 
 class PeerError(Exception):
     """A call to a peer failed: unreachable, timed out, or answered with garbage."""
-
-
-async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
-    """Read the whole body, but never more than ``cap`` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < cap:
-        chunk = await resp.content.read(min(64 * 1024, cap - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
 
 
 class PeerClient:
@@ -82,7 +70,7 @@ class PeerClient:
                 timeout=self.timeout,
                 skip_auto_headers=SKIP_HEADERS,
             ) as resp:
-                raw = await _read_capped(resp, MAX_REPLY_BYTES + 1)
+                raw = await read_capped(resp, MAX_REPLY_BYTES + 1)
                 status = resp.status
                 reply_headers = resp.headers
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
