@@ -26,8 +26,8 @@ from meshchat.store.models import ChannelView, MessageQuery, MessageView
 from meshchat.store.search import fts_query
 
 log = logging.getLogger(__name__)
-# A search first looks for its newest hits among limit x this many newest rows of the view.
-SEARCH_SCAN_FACTOR = 20
+# A search first looks for its newest hits among limit x these many newest rows of the view.
+SEARCH_SCAN_FACTORS = (20, 200)
 
 
 class Store:
@@ -251,9 +251,14 @@ class Store:
                 window, params["ts"] = "since", query.since_ts
             page_rows: list[Any] = []
             if query.q is not None and window in ("newest", "before"):
-                params["scan"] = query.limit * SEARCH_SCAN_FACTOR
+                # Widen the window of recent rows until the page fills; only a search
+                # that stays rare falls back to joining every match (FTS first).
                 sql = queries.recent_search(view, window)
-                page_rows = list(await conn.execute_fetchall(sql, params))
+                for factor in SEARCH_SCAN_FACTORS:
+                    params["scan"] = query.limit * factor
+                    page_rows = list(await conn.execute_fetchall(sql, params))
+                    if len(page_rows) >= query.limit:
+                        break
             if len(page_rows) < query.limit:
                 sql = queries.page(view, window, query.q is not None)
                 page_rows = list(await conn.execute_fetchall(sql, params))

@@ -178,12 +178,16 @@ def recent_search(view: str, window: str) -> str:
     """
     base = {"public": _PUBLIC, "channel": _CHANNEL, "direct": _DIRECT}[view]
     cond = {"newest": "", "before": " AND (ts, id) < (:ts, :id)"}[window]
+    # The FTS side is bounded by the smallest seq among the recent rows: FTS5 seeks to a
+    # rowid range, so a frequent term costs its recent matches, not all of them.
     return f"""
+WITH recent AS (SELECT seq, ts, id {base}{cond} ORDER BY ts DESC, id DESC LIMIT :scan)
 SELECT records.seq, records.id, records.S, records.sig FROM (
-    SELECT seq AS hit, ts AS hit_ts, id AS hit_id FROM (
-        SELECT seq, ts, id {base}{cond} ORDER BY ts DESC, id DESC LIMIT :scan
-    ) AS recent
-    WHERE seq IN (SELECT rowid FROM message_fts WHERE message_fts MATCH :q)
+    SELECT seq AS hit, ts AS hit_ts, id AS hit_id FROM recent
+    WHERE seq IN (
+        SELECT rowid FROM message_fts
+        WHERE message_fts MATCH :q AND rowid >= (SELECT min(seq) FROM recent)
+    )
     ORDER BY ts DESC, id DESC LIMIT :limit
 ) CROSS JOIN records ON records.seq = hit ORDER BY hit_ts DESC, hit_id DESC
 """
