@@ -156,3 +156,8 @@ class StorageWindow:
         """Return the number of items in the window."""
         ts = self.storage.snapshot().ts
         return len(ts) - bisect_left(ts, self.min_ts)
+
+    def newest_ts(self) -> int | None:
+        """Return the largest timestamp in the window, or None when it is empty."""
+        ts = self.storage.snapshot().ts
+        return ts[-1] if ts and ts[-1] >= self.min_ts else None

@@ -39,6 +39,10 @@ GET_BATCH = 512
 PUT_BATCH = 128
 PUT_BYTES = 1024 * 1024
 RANGE_PAGE = 500
+# Page a peer's records in (rather than reconcile first) when it holds this many more.
+CATCH_UP_MIN = RANGE_PAGE // 2
+# Records posted elsewhere just before our newest may arrive late: page from a bit earlier.
+CATCH_UP_SKEW_MS = 10 * 60_000
 PUSH_QUEUE = 10_000
 JITTER = 0.2
 
@@ -324,8 +328,10 @@ class SyncScheduler:
     @staticmethod
     def _answered(link: _Link) -> None:
         """The peer answered: clear its back-off; push what waited while it was away."""
-        if link.peer.succeeded(time.time()) and link.pending:
-            link.push_ready.set()
+        if link.peer.succeeded(time.time()):
+            link.bootstrapped.clear()  # back after a cut: catch up by paging again
+            if link.pending:
+                link.push_ready.set()
 
     def _take_info(self, peer: Peer, info: dict[str, object]) -> None:
         node_id, zones = info.get("node_id"), info.get("zones")
@@ -351,13 +357,17 @@ class SyncScheduler:
         since = self._since(link.peer, zone)
         window = await self.index.window(zone, since)
         cursor_key = f"bootstrap:{zone}:{link.peer.url}"
-        # A node holding less than half of what the peer holds (new, or away for long)
-        # pages the history in; reconciling against a near-empty set would send every id.
-        # Once per link: the peer's count includes what is past our horizon or refused
-        # here, and paging the same records in again every round would only cost airtime.
-        short = len(window) * 2 < peer_count and zone not in link.bootstrapped
-        if short or await self.store.meta_get(cursor_key):
-            await self._bootstrap(link, zone, since, cursor_key)
+        # A node far behind its peer (new, or back after a long time away) pages in what
+        # it missed, from its own newest record on: reconciling would send every missing
+        # id first. Once per contact: the peer's count includes what is past our horizon
+        # or refused here, and paging the same records again would only cost airtime.
+        held = len(window)
+        far = peer_count - held > CATCH_UP_MIN or held * 2 < peer_count
+        behind = far and zone not in link.bootstrapped
+        if behind or await self.store.meta_get(cursor_key):
+            newest = window.newest_ts()
+            start = since if newest is None else max(since, newest - CATCH_UP_SKEW_MS)
+            await self._bootstrap(link, zone, start, cursor_key)
             link.bootstrapped.add(zone)
             window = await self.index.window(zone, since)
         session = ReconcileSession(window, self.config.sync.frame_limit)
@@ -367,13 +377,14 @@ class SyncScheduler:
         await self._fetch(link, zone, sorted(session.need))
         await self._push(link, zone, sorted(session.have))
 
-    async def _bootstrap(self, link: _Link, zone: str, since: int, cursor_key: str) -> None:
-        """Page the peer's history in (ts, id) order; the cursor survives a cut link."""
+    async def _bootstrap(self, link: _Link, zone: str, start: int, cursor_key: str) -> None:
+        """Page the peer's records from ``start`` in (ts, id) order; the cursor survives a
+        cut link."""
         saved = await self.store.meta_get(cursor_key)
-        after_ts, after_id = since, b""
+        after_ts, after_id = start, b""
         if saved:
             ts_text, _, id_hex = saved.partition(":")
-            if int(ts_text) >= since:  # else the horizon moved past the cursor: start there
+            if int(ts_text) >= start:  # else the horizon moved past the cursor: start there
                 after_ts, after_id = int(ts_text), bytes.fromhex(id_hex)
         while True:
             envelopes, done = await link.client.range(zone, after_ts, after_id, RANGE_PAGE)

@@ -241,3 +241,41 @@ async def test_status_lists_peers(tmp_path: Path) -> None:
         assert statuses[1][0]["records_in"] == received_before + 1
     finally:
         await stop_all(nodes)
+
+
+async def test_a_node_back_from_away_pages_in_only_what_it_missed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages: list[int] = []
+    original_range = SyncServer.range
+
+    async def counting_range(self: SyncServer, request: Any) -> Any:
+        pages.append(int(request.query["after_ts"]))
+        return await original_range(self, request)
+
+    monkeypatch.setattr(SyncServer, "range", counting_range)
+    monkeypatch.setattr(scheduler, "RANGE_PAGE", 16)
+    monkeypatch.setattr(scheduler, "CATCH_UP_MIN", 10)
+
+    hub, away = await start_nodes(tmp_path, 2, PUSH_ONLY)
+    nodes = [hub, away]
+    try:
+        # Common history from an hour ago, then the away node leaves.
+        hour_ago = make_record(text="probe").ts - 3_600_000
+        common = [make_record(ts=hour_ago + i, text=f"old {i}") for i in range(100)]
+        for node in nodes:
+            assert await node.node.ingestor.submit([r.envelope for r in common], "local")
+        await away.stop()
+        missed = await add_records(hub, 40, text="while away")
+        pages.clear()
+
+        away = await restart(away)
+        nodes[1] = away
+        away.node.scheduler.add_peer(hub.url, "static")
+        await eventually(lambda: same_ids(nodes, 100 + 40 + 2), what="catch-up")
+        assert set(missed) <= set(await ids(away))
+        # Paged from its own newest record on: 40 records in 16s, not all 140.
+        assert 1 <= len(pages) <= 4, pages
+        assert min(pages) > hour_ago + 99 - scheduler.CATCH_UP_SKEW_MS
+    finally:
+        await stop_all(nodes)
