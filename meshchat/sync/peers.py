@@ -125,7 +125,6 @@ class ContactLog:
     """
 
     def __init__(self) -> None:
-        self._heard: dict[str, float] = {}
         self._reconciled: dict[str, float] = {}
         # Told about every call, so a link that was failing is retried at once.
         self.listener: Callable[[str], None] = lambda node_id: None
@@ -133,10 +132,8 @@ class ContactLog:
     def heard(self, node_id: str, now: float, *, reconcile: bool = False) -> None:
         """Note a call (``reconcile``: a reconciliation) from the node ``node_id``."""
         key = node_id[:CONTACT_ID_CHARS]
-        if len(self._heard) > 10_000:  # bound memory under a spray of made-up names
-            self._heard.clear()
+        if len(self._reconciled) > 10_000:  # bound memory under a spray of made-up names
             self._reconciled.clear()
-        self._heard[key] = now
         if reconcile:
             self._reconciled[key] = now
         self.listener(key)
