@@ -31,6 +31,7 @@ from meshchat.sync.peers import ContactLog, PeerTable
 from meshchat.sync.presence import PresenceTable
 from meshchat.sync.scheduler import SyncScheduler, Timing
 from meshchat.sync.server import SyncServer
+from meshchat.timing import Timing as CoreTiming
 from meshchat.web import routes
 from meshchat.web.auth import RateLimiter, Sessions
 from meshchat.web.live import LiveHub
@@ -86,6 +87,7 @@ class Node:
     scheduler: SyncScheduler
     live: LiveHub
     visits: Visits
+    ui_timing: dict[str, float] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -147,6 +149,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         scheduler,
         live,
         visits,
+        CoreTiming.from_config(config, sync_interval_s=timing.sync_interval_s).for_ui(),
     )
 
 
@@ -230,7 +233,9 @@ def build_web(node: Node) -> web.Application:
         node.visits,
     )
     messages = MessagesApi(cfg, node.store, node.ingestor, node.sessions, node.clock)
-    status = StatusApi(cfg, node.store, node.ingestor, node.key_hex, node.peers.status)
+    status = StatusApi(
+        cfg, node.store, node.ingestor, node.key_hex, node.peers.status, node.ui_timing
+    )
     local = local_presence(node.sessions, cfg.node.name)
     presence = PresenceApi(node.sessions, cfg.node.zones, zone_presence(local, node.presence))
     sync = SyncServer(

@@ -26,12 +26,14 @@ class StatusApi:
         ingestor: Ingestor,
         node_key_hex: str,
         peers: PeersProvider | None = None,
+        timing: dict[str, float] | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.ingestor = ingestor
         self.node_key_hex = node_key_hex
         self.peers = peers
+        self.timing = timing or {}
         self.started = time.monotonic()
 
     async def status(self, request: web.Request) -> web.Response:
@@ -47,6 +49,7 @@ class StatusApi:
             "zones": [{"name": z, "count": counts.get(z, 0)} for z in self.config.node.zones],
             "uptime_s": round(time.monotonic() - self.started, 3),
             "rejects": dict(sorted(self.ingestor.rejects.items())),
+            "timing": self.timing,
         }
         if self.peers is not None:
             body["peers"] = self.peers()

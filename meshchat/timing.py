@@ -1,0 +1,77 @@
+"""Every interval, TTL, heartbeat and back-off of a node, in one frozen value (STYLE.md 12).
+
+Built from the config once by the composition root and handed to whoever waits on a
+timer; tests shrink it with ``dataclasses.replace``. Nothing else in meshchat defines a
+period of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from meshchat.config import Config
+
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+
+
+def horizon_ms(config: Config) -> int:
+    """Return the retention horizon of the node in milliseconds (DESIGN §2.4)."""
+    return config.store.max_age_days * DAY_MS
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The node's clocks, in seconds unless the name says otherwise."""
+
+    # -- sync (DESIGN §5.2) --
+    sync_interval_s: float = 60.0  # anti-entropy round, jittered by JITTER
+    push_delay_s: float = 0.05  # gather records posted together into one put
+    backoff_base_s: float = 1.0  # the first retry delay of a failing peer; it doubles
+    backoff_max_s: float = 300.0  # ...up to this cap
+    request_timeout_s: float = 20.0  # one call to a peer, whole
+    info_every_s: float = 600.0  # re-read a healthy peer's info (zones, horizons)
+    jitter: float = 0.2  # ± fraction applied to periodic rounds
+    # -- presence and typing --
+    presence_interval_s: float = 20.0  # gossip presence to peers between rounds
+    presence_ttl_s: float = 120.0  # a presence entry nobody refreshes goes after this
+    idle_s: float = 300.0  # a browser not seen for this long is no longer "online"
+    browser_presence_s: float = 2.0  # how often open tabs are told who is online
+    typing_ttl_ms: int = 6000  # a typing notice lapses after this unless repeated
+    # -- browsers --
+    ws_heartbeat_s: float = 30.0  # WebSocket ping from the node
+    login_window_s: float = 60.0  # the sliding window of the login rate limit
+    # -- maintenance and discovery --
+    prune_interval_s: float = 3600.0  # retention prune (0: only at start)
+    aredn_poll_s: float = 5.0
+    aredn_node_poll_s: float = 120.0
+    mdns_grace_s: float = 60.0
+
+    @classmethod
+    def from_config(cls, config: Config, **overrides: float | int) -> Timing:
+        """Return the timing a config asks for, with ``overrides`` on top (tests shrink it)."""
+        values: dict[str, float | int] = {
+            "sync_interval_s": config.sync.sync_interval_s,
+            "backoff_max_s": config.sync.backoff_max_s,
+            "request_timeout_s": config.sync.request_timeout_s,
+            "prune_interval_s": float(config.store.prune_interval_s),
+            "aredn_poll_s": config.discovery.aredn_poll_s,
+            "aredn_node_poll_s": config.discovery.aredn_node_poll_s,
+            "mdns_grace_s": config.discovery.mdns_grace_s,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def peer_stale_s(self) -> float:
+        """A peer not synced for three rounds looks stale on the status page."""
+        return 3 * self.sync_interval_s
+
+    def for_ui(self) -> dict[str, float]:
+        """Return the thresholds the browser UI shows staleness by (it has none of its own)."""
+        return {
+            "peer_stale_s": self.peer_stale_s,
+            "sync_interval_s": self.sync_interval_s,
+            "presence_ttl_s": self.presence_ttl_s,
+            "idle_s": self.idle_s,
+        }
