@@ -1,49 +1,51 @@
-"""The one composition root: config → identity → store → ingest → web (STYLE.md 6).
+"""The one composition root (STYLE.md 6): config → store → identity → sync → web.
 
-Nothing else constructs services. ``start`` runs a node on a listening socket and hands
-back a handle that tests and the CLI stop the same way.
+Nothing else constructs services. ``open_node`` builds them (no sockets yet);
+``build_app`` mounts each surface as its own sub-application on a bare root; ``start``
+serves a node on its listening socket and hands back a handle that tests and the CLI stop
+the same way. docs/architecture.md says what is handed to whom.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import platform as _platform
-from collections.abc import AsyncIterator, Coroutine, Sequence
-from dataclasses import dataclass, field
-from functools import partial
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+import aiohttp
 from aiohttp import web
 from nacl.signing import SigningKey
 
-from meshchat import __version__, identity, records
-from meshchat.clock import HybridClock, wall_ms
+from meshchat import identity, nodeinfo
+from meshchat.clock import HybridClock
 from meshchat.config import Config
 from meshchat.ingest import Ingestor
+from meshchat.outbox import Outbox
+from meshchat.presence import PresenceService, TypingEntry
 from meshchat.records import Policy
+from meshchat.retention import Retention
 from meshchat.store.db import Store
-from meshchat.sync import discovery, wire
+from meshchat.sync import discovery
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.peers import ContactLog, PeerTable
-from meshchat.sync.presence import PresenceTable
-from meshchat.sync.scheduler import SyncScheduler, Timing
+from meshchat.sync.scheduler import SyncScheduler
 from meshchat.sync.server import SyncServer
-from meshchat.timing import Timing as CoreTiming
+from meshchat.sync.wire import MAX_BODY_BYTES, PREFIX
+from meshchat.tasks import TaskGroup
+from meshchat.timing import Timing, horizon_ms
 from meshchat.web import routes
 from meshchat.web.auth import RateLimiter, Sessions
+from meshchat.web.history import ChannelsApi, HistoryApi
 from meshchat.web.live import LiveHub
 from meshchat.web.login import LoginApi, Visits
 from meshchat.web.messages import MessagesApi
-from meshchat.web.presence import PresenceApi, local_presence, zone_presence
+from meshchat.web.presence import PresenceApi
 from meshchat.web.status import StatusApi
 
 log = logging.getLogger(__name__)
 
 DB_FILE = "meshchat.db"
-DAY_MS = 86_400_000
 
 
 def db_path(config: Config) -> Path:
@@ -57,18 +59,8 @@ def policy_for(config: Config) -> Policy:
         zones=frozenset(config.node.zones),
         max_record_bytes=config.store.max_record_bytes,
         max_future_skew_ms=config.store.max_future_skew_s * 1000,
-        horizon_ms=config.store.max_age_days * DAY_MS,
+        horizon_ms=horizon_ms(config),
     )
-
-
-def node_platform() -> str:
-    """Return ``openwrt``, ``pi`` or ``linux`` (shown to peers in the node record)."""
-    if Path("/etc/openwrt_release").exists():
-        return "openwrt"
-    with contextlib.suppress(OSError):
-        if "raspberry" in Path("/proc/device-tree/model").read_text().lower():
-            return "pi"
-    return _platform.system().lower() or "unknown"
 
 
 @dataclass
@@ -76,19 +68,24 @@ class Node:
     """Every long-lived service of one node, built once here and shared by reference."""
 
     config: Config
+    timing: Timing
     node_key: SigningKey
     store: Store
     clock: HybridClock
     ingestor: Ingestor
+    outbox: Outbox
+    presence: PresenceService
     sessions: Sessions
     index: ZoneIndex
     peers: PeerTable
-    presence: dict[str, PresenceTable]
+    contacts: ContactLog
     scheduler: SyncScheduler
+    sync: SyncServer
     live: LiveHub
     visits: Visits
-    ui_timing: dict[str, float] = field(default_factory=dict)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    retention: Retention
+    tasks: TaskGroup
+    http: aiohttp.ClientSession | None = None  # the one client pool, open while serving
 
     @property
     def key_hex(self) -> str:
@@ -98,165 +95,144 @@ class Node:
 
 async def open_node(config: Config, timing: Timing | None = None) -> Node:
     """Open the data dir, key and database of a node and wire its services (no sockets yet)."""
+    timing = timing or Timing.from_config(config)
+    zones = config.node.zones
     config.node.data_dir.mkdir(parents=True, exist_ok=True)
     node_key = identity.load_or_create_node_key(config.node.data_dir)
+    key_hex = bytes(node_key.verify_key).hex()
     store = await Store.open(db_path(config), node_key=bytes(node_key.verify_key))
     clock = HybridClock()
     ingestor = Ingestor(store, policy_for(config), clock, config.store.author_quota_per_hour)
-    sessions = Sessions(node_key, config.web.session_ttl_s)
-    index = ZoneIndex(store, config.store.max_age_days * DAY_MS)
+    outbox = Outbox(ingestor, clock, node_key, config.node.name)
+    presence = PresenceService(config.node.name, zones, timing)
+    sessions = Sessions(node_key, config.web.session_ttl_s, presence)
+    index = ZoneIndex(store, horizon_ms(config))
     peers = PeerTable()
-    presence: dict[str, PresenceTable] = {}
-    timing = timing or Timing(sync_interval_s=config.sync.sync_interval_s)
-    local = local_presence(sessions, config.node.name)
     contacts = ContactLog()
+    tasks = TaskGroup()
     scheduler = SyncScheduler(
-        config,
-        store,
-        ingestor,
-        index,
-        bytes(node_key.verify_key).hex(),
-        peers,
-        presence,
-        local,
-        timing,
-        contacts,
+        config, store, ingestor, index, key_hex, peers, presence, timing, contacts
     )
     visits = Visits(store)
     live = LiveHub(
         store,
         sessions,
-        config.node.zones,
+        zones,
         config.node.name,
-        zone_presence(local, presence),
+        presence,
         visits,
         lambda zone, entry: scheduler.send_typing(zone, [entry]),
+        timing,
+        tasks,
     )
+
+    def typing_from_peer(zone: str, entries: Sequence[TypingEntry], source: str) -> None:
+        """Show typing notices a peer passed on, and pass them on to the other peers."""
+        for entry in entries:
+            live.typing(zone, entry, local=False)
+        scheduler.send_typing(zone, entries, exclude=source)
+
+    sync = SyncServer(
+        config,
+        store,
+        ingestor,
+        index,
+        key_hex,
+        presence,
+        contacts,
+        typing_from_peer,
+        horizon_ms(config),
+    )
+    retention = Retention(store, config.store, horizon_ms(config), zones, index.invalidate)
     # The index must see a record before a peer can ask about it; push comes after.
     ingestor.subscribe(index.added)
     ingestor.subscribe(scheduler.on_records)
     ingestor.subscribe(live.on_records)
     return Node(
         config,
+        timing,
         node_key,
         store,
         clock,
         ingestor,
+        outbox,
+        presence,
         sessions,
         index,
         peers,
-        presence,
+        contacts,
         scheduler,
+        sync,
         live,
         visits,
-        CoreTiming.from_config(config, sync_interval_s=timing.sync_interval_s).for_ui(),
+        retention,
+        tasks,
     )
 
 
 async def close_node(node: Node) -> None:
-    """Cancel the node's tasks and close its database."""
+    """Stop the node's background work and close what it holds, in that order."""
     # Tasks first: a discovery loop must not add a peer while the scheduler stops.
-    for task in list(node.tasks):
-        task.cancel()
-    await asyncio.gather(*node.tasks, return_exceptions=True)
-    node.tasks.clear()
+    await node.tasks.close()
     await node.scheduler.stop()
-    node.ingestor.close()
-    node.sessions.close()
+    if node.http is not None:
+        await node.http.close()
+        node.http = None
+    await node.ingestor.close()
+    await node.sessions.close()
     await node.store.close()
 
 
-def spawn(node: Node, coro: Coroutine[Any, Any, None], name: str) -> None:
-    """Start a background task the node owns (kept referenced, cancelled on shutdown)."""
-    task = asyncio.get_running_loop().create_task(coro, name=name)
-    node.tasks.add(task)
-    task.add_done_callback(node.tasks.discard)
-
-
-async def announce(node: Node) -> None:
-    """Sign a ``node`` record in each zone when the name or version changed (DESIGN §2.1)."""
-    body = {"name": node.config.node.name, "platform": node_platform(), "version": __version__}
-    fingerprint = f"{body['name']}|{body['platform']}|{body['version']}"
-    for zone in node.config.node.zones:
-        key = f"announced:{zone}"
-        if await node.store.meta_get(key) == fingerprint:
-            continue
-        record = records.sign(node.node_key, zone, "node", node.clock.now(), body)
-        await node.ingestor.add_local(record)
-        await node.store.meta_set(key, fingerprint)
-
-
 async def prune_once(node: Node) -> int:
-    """Drop what has passed the retention horizon (DESIGN §2.4); return how many."""
-    cfg = node.config.store
-    cutoff = wall_ms() - cfg.max_age_days * DAY_MS
-    dropped = 0
-    for zone in node.config.node.zones:
-        dropped += await node.store.prune(
-            zone, older_than_ts=cutoff, pinned=cfg.pinned_channels, max_records=cfg.max_records
-        )
-    if dropped:
-        node.index.invalidate()
-        log.info("pruned %d records past the retention horizon", dropped)
-    return dropped
+    """Drop what has passed the retention horizon now; return how many records went."""
+    return await node.retention.prune_once()
 
 
-async def prune_loop(node: Node) -> None:
-    """Prune on start and then every ``store.prune_interval_s``."""
-    interval = node.config.store.prune_interval_s
-    while True:
-        try:
-            await prune_once(node)
-        except Exception:
-            log.exception("retention prune failed; retrying at the next interval")
-        if interval <= 0:
-            return
-        await asyncio.sleep(interval)
-
-
-def typing_from_peer(
-    node: Node, zone: str, entries: Sequence[wire.TypingEntry], source: str
-) -> None:
-    """Show typing notices a peer passed on, and pass them on to the other peers."""
-    for entry in entries:
-        node.live.typing(zone, entry, local=False)
-    node.scheduler.send_typing(zone, entries, exclude=source)
-
-
-def build_web(node: Node) -> web.Application:
-    """Wire the HTTP handlers to the node's services."""
+def build_app(node: Node) -> web.Application:
+    """Mount each surface as its own sub-application on a bare root (DESIGN §6)."""
     cfg = node.config
+    zones = cfg.node.zones
     login = LoginApi(
         node.sessions,
-        RateLimiter(cfg.web.login_attempts_per_minute),
+        RateLimiter(cfg.web.login_attempts_per_minute, node.timing.login_window_s),
         cfg.web.session_ttl_s,
         node.visits,
     )
-    messages = MessagesApi(cfg, node.store, node.ingestor, node.sessions, node.clock)
+    messages = MessagesApi(node.store, node.outbox, node.sessions, zones, cfg.web.max_text_bytes)
+    history = HistoryApi(node.store, node.sessions, zones)
+    channels = ChannelsApi(node.store, node.outbox, node.sessions, zones, cfg.node.default_channel)
     status = StatusApi(
-        cfg, node.store, node.ingestor, node.key_hex, node.peers.status, node.ui_timing
-    )
-    local = local_presence(node.sessions, cfg.node.name)
-    presence = PresenceApi(node.sessions, cfg.node.zones, zone_presence(local, node.presence))
-    sync = SyncServer(
         cfg,
         node.store,
         node.ingestor,
-        node.index,
         node.key_hex,
-        node.presence,
-        local,
-        node.scheduler.contacts,
-        partial(typing_from_peer, node),
+        node.peers.status,
+        node.timing.for_ui(),
+        node.sync.errors,
     )
-    app = routes.build(login, messages, status, presence, sync, node.live)
+    presence = PresenceApi(node.sessions, zones, node.presence)
+
+    # The root has no middleware of its own: each surface maps its errors its own way.
+    # Its body limit is the largest any surface takes (sync puts); the JSON API checks a
+    # smaller one itself. Later surfaces mount here too: /cgi-bin/meshchat (legacy).
+    root = web.Application(client_max_size=MAX_BODY_BYTES)
+    root.add_routes(routes.top_routes())
+    root.add_subapp(PREFIX, node.sync.app())
+    root.add_subapp(
+        routes.API, routes.api_app(login, messages, history, channels, status, presence, node.live)
+    )
+    root.add_subapp(routes.UI, routes.ui_app())
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         del app
-        spawn(node, prune_loop(node), "prune")
-        await node.scheduler.start()
-        spawn(node, node.scheduler.presence_loop(), "presence")
-        spawn(node, node.live.run(), "live")
+        # Keep idle peer connections open across a sync interval: a new TCP handshake
+        # per round costs more airtime than the round itself.
+        connector = aiohttp.TCPConnector(limit_per_host=4, keepalive_timeout=120)
+        node.http = aiohttp.ClientSession(connector=connector)
+        node.tasks.spawn(node.retention.run(node.timing.prune_interval_s), "prune")
+        await node.scheduler.start(node.http)
+        node.tasks.spawn(node.scheduler.presence_loop(), "presence")
+        node.tasks.spawn(node.live.run(), "live")
         yield
         await close_node(node)
 
@@ -264,9 +240,9 @@ def build_web(node: Node) -> web.Application:
         del app
         await node.live.close()
 
-    app.on_shutdown.append(close_sockets)
-    app.cleanup_ctx.append(background)
-    return app
+    root.on_shutdown.append(close_sockets)
+    root.cleanup_ctx.append(background)
+    return root
 
 
 @dataclass
@@ -286,10 +262,9 @@ async def start(config: Config, timing: Timing | None = None) -> RunningNode:
     """Open a node and start serving it on ``config.node.listen``."""
     node = await open_node(config, timing)
     try:
-        await announce(node)
-        # Keep idle peer connections open across a whole sync interval (60 s ± 20 %):
-        # a new TCP handshake per round costs more airtime than the round itself.
-        runner = web.AppRunner(build_web(node), access_log=None, keepalive_timeout=180.0)
+        await nodeinfo.announce(node.outbox, node.store, config.node.zones)
+        # Keep idle peer connections open across a whole sync interval (60 s ± 20 %).
+        runner = web.AppRunner(build_app(node), access_log=None, keepalive_timeout=180.0)
         await runner.setup()
     except BaseException:
         await close_node(node)
@@ -301,10 +276,13 @@ async def start(config: Config, timing: Timing | None = None) -> RunningNode:
         await runner.cleanup()
         raise
     host, port = runner.addresses[0][:2]
+    assert node.http is not None  # opened by the cleanup context in runner.setup()
     # Discovery needs the real port (to know itself in service lists, to announce it).
-    found = discovery.sources(config, node.key_hex, port, node.scheduler, node.peers)
+    found = discovery.sources(
+        config, node.key_hex, port, node.scheduler, node.peers, node.http, node.timing
+    )
     for name, loop in found.items():
-        spawn(node, loop, name)
+        node.tasks.spawn(loop, name)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     shown = f"[{shown}]" if ":" in shown else shown
     return RunningNode(node, runner, f"http://{shown}:{port}")

@@ -42,11 +42,11 @@ class Ingestor:
         """Call ``subscriber(records, origin)`` with every batch of newly stored records."""
         self._subscribers.append(subscriber)
 
-    def close(self) -> None:
-        """Stop the verification thread (if one was started)."""
+    async def close(self) -> None:
+        """Stop the verification thread (if one was started) without blocking the loop."""
         if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+            executor, self._executor = self._executor, None
+            await asyncio.to_thread(executor.shutdown, wait=True)
 
     async def submit(self, envelopes: Sequence[tuple[bytes, bytes]], origin: str) -> list[str]:
         """Validate and store envelopes; return "ok" | "dup" | "reject:<reason>" for each."""

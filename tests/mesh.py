@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -10,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshchat import app
+from meshchat import app, config
 from meshchat.app import RunningNode
 from meshchat.records import load_trusted
-from meshchat.sync.scheduler import Timing
+from meshchat.timing import Timing
 from tests.nodes import node_config
 
 ZONE = "MeshChat"
@@ -29,6 +30,17 @@ QUICK = Timing(
 )
 
 
+def for_config(timing: Timing, cfg: config.Config) -> Timing:
+    """Return the node's timing from its config, with what ``timing`` shrinks on top."""
+    base = Timing()
+    shrunk = {
+        f.name: getattr(timing, f.name)
+        for f in dataclasses.fields(Timing)
+        if getattr(timing, f.name) != getattr(base, f.name)
+    }
+    return Timing.from_config(cfg, **shrunk)
+
+
 async def start_nodes(
     base: Path, count: int, timing: Timing = PUSH_ONLY, **overrides: Any
 ) -> list[RunningNode]:
@@ -36,7 +48,7 @@ async def start_nodes(
     nodes = []
     for i in range(count):
         cfg = node_config(base / f"n{i}", node__name=f"n{i}", **overrides)
-        nodes.append(await app.start(cfg, timing))
+        nodes.append(await app.start(cfg, for_config(timing, cfg)))
     return nodes
 
 
@@ -60,7 +72,7 @@ def ring(nodes: list[RunningNode]) -> None:
 
 async def restart(node: RunningNode, timing: Timing = PUSH_ONLY) -> RunningNode:
     """Start a stopped node again on its data dir (it listens on a new port)."""
-    return await app.start(node.node.config, timing)
+    return await app.start(node.node.config, for_config(timing, node.node.config))
 
 
 async def wait_live(nodes: Sequence[RunningNode], within: float = 10.0) -> None:

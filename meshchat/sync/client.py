@@ -10,19 +10,19 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 
 from meshchat import records
-from meshchat.errors import RemoteProtocolError
+from meshchat.errors import PeerError, RemoteProtocolError
+from meshchat.presence import PresenceEntry, TypingEntry
 from meshchat.sync import wire, zoneauth
-from meshchat.sync.peers import CONTACT_ID_CHARS, Peer
+from meshchat.sync.peers import Peer
 from meshchat.sync.probe import read_capped
-from meshchat.sync.server import MSGPACK, NODE_HEADER, PREFIX
+from meshchat.sync.wire import CONTACT_ID_CHARS, MSGPACK, NODE_HEADER, PREFIX
 
 MAX_REPLY_BYTES = 4 * 1024 * 1024
 # Headers a peer does not need; every byte counts on a 300 kbit/s link.
 SKIP_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
 
 
-class PeerError(Exception):
-    """A call to a peer failed: unreachable, timed out, or answered with garbage."""
+__all__ = ["PeerClient", "PeerError"]
 
 
 class PeerClient:
@@ -149,9 +149,9 @@ class PeerClient:
     async def presence(
         self,
         zone: str,
-        users: list[wire.PresenceEntry],
-        typing: Sequence[wire.TypingEntry] = (),
-    ) -> list[wire.PresenceEntry]:
+        users: list[PresenceEntry],
+        typing: Sequence[TypingEntry] = (),
+    ) -> list[PresenceEntry]:
         """Exchange presence (and pass on who is typing): send ours, return theirs."""
         body: dict[str, Any] = {"zone": zone, "users": [u.to_wire() for u in users]}
         if typing:

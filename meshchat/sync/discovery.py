@@ -26,6 +26,7 @@ from meshchat.sync import aredn
 from meshchat.sync.mdns import MdnsSource
 from meshchat.sync.peers import Peer, PeerTable
 from meshchat.sync.probe import read_capped
+from meshchat.timing import Timing
 
 log = logging.getLogger(__name__)
 
@@ -111,11 +112,13 @@ async def follow_services(
         await asyncio.sleep(poll_s)
 
 
-async def fetch_sysinfo(http: aiohttp.ClientSession, node: str) -> list[str] | None:
+async def fetch_sysinfo(
+    http: aiohttp.ClientSession, node: str, limit: aiohttp.ClientTimeout | None = None
+) -> list[str] | None:
     """Return the service lines an AREDN node lists, or None when it cannot be read."""
     for path in SYSINFO_PATHS:
         try:
-            async with http.get(node.rstrip("/") + path) as resp:
+            async with http.get(node.rstrip("/") + path, timeout=limit) as resp:
                 status = resp.status
                 raw = await read_capped(resp, SYSINFO_CAP + 1) if status == 200 else b""
             if status == 404:
@@ -132,6 +135,7 @@ async def fetch_sysinfo(http: aiohttp.ClientSession, node: str) -> list[str] | N
 
 
 async def poll_node(
+    http: aiohttp.ClientSession,
     node: str,
     zones: Iterable[str],
     rule: aredn.SelfRule,
@@ -145,17 +149,22 @@ async def poll_node(
     peer go and come back (each return costs a full reconcile over the radio).
     """
     zones = tuple(zones)
-    timeout = aiohttp.ClientTimeout(total=timeout_s)
-    async with aiohttp.ClientSession(timeout=timeout) as http:
-        while True:
-            lines = await fetch_sysinfo(http, node)
-            if lines is not None:
-                await sink.update("aredn-node", "aredn", aredn.peer_urls(lines, zones, rule))
-            await asyncio.sleep(interval_s)
+    limit = aiohttp.ClientTimeout(total=timeout_s)
+    while True:
+        lines = await fetch_sysinfo(http, node, limit)
+        if lines is not None:
+            await sink.update("aredn-node", "aredn", aredn.peer_urls(lines, zones, rule))
+        await asyncio.sleep(interval_s)
 
 
 def sources(
-    config: Config, node_id: str, port: int, scheduler: Scheduler, peers: PeerTable
+    config: Config,
+    node_id: str,
+    port: int,
+    scheduler: Scheduler,
+    peers: PeerTable,
+    http: aiohttp.ClientSession,
+    timing: Timing,
 ) -> dict[str, Coroutine[Any, Any, None]]:
     """Return the discovery loops the config turns on, by task name (none by default).
 
@@ -171,16 +180,17 @@ def sources(
     if found.aredn_services:
         path = Path(found.aredn_services)
         loops["discovery aredn-services"] = follow_services(
-            path, zones, rule, sink, found.aredn_poll_s
+            path, zones, rule, sink, timing.aredn_poll_s
         )
     if found.aredn_node:
         loops["discovery aredn-node"] = poll_node(
+            http,
             found.aredn_node,
             zones,
             rule,
             sink,
-            found.aredn_node_poll_s,
-            config.sync.request_timeout_s,
+            timing.aredn_node_poll_s,
+            timing.request_timeout_s,
         )
     if found.mdns:
         mdns = MdnsSource(
@@ -190,7 +200,7 @@ def sources(
             port,
             announced_addresses(config),
             sink,
-            found.mdns_grace_s,
+            timing.mdns_grace_s,
         )
         loops["discovery mdns"] = mdns.run()
     return loops

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from meshchat.sync.wire import CONTACT_ID_CHARS
+
 BACKOFF_BASE_S = 1.0
 
 
@@ -110,10 +112,6 @@ class PeerTable:
     def status(self) -> list[dict[str, Any]]:
         """Return the table as ``/api/v1/status`` shows it."""
         return [p.to_status() for p in self._peers.values()]
-
-
-# Reconcile requests name their sender by this many hex characters of its node key.
-CONTACT_ID_CHARS = 16
 
 
 class ContactLog:

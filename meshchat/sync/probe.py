@@ -18,7 +18,7 @@ import aiohttp
 from meshchat import records
 from meshchat.errors import RemoteProtocolError
 from meshchat.sync import zoneauth
-from meshchat.sync.server import PREFIX
+from meshchat.sync.wire import PREFIX
 
 Kind = Literal["native", "legacy", "unreachable"]
 

@@ -13,28 +13,27 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
 
 from meshchat.clock import wall_ms
 from meshchat.config import Config
-from meshchat.errors import MeshchatError
+from meshchat.errors import MeshchatError, PeerError
 from meshchat.ingest import Ingestor
+from meshchat.presence import PresenceService, TypingEntry
 from meshchat.records import Record, load_trusted
 from meshchat.store.db import Store
-from meshchat.sync import wire
-from meshchat.sync.client import PeerClient, PeerError
+from meshchat.sync.client import PeerClient
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.peers import ContactLog, Peer, PeerTable
-from meshchat.sync.presence import PresenceTable, combined
 from meshchat.sync.probe import probe_legacy
 from meshchat.sync.session import ReconcileSession, batches
+from meshchat.timing import Timing, horizon_ms
 
 log = logging.getLogger(__name__)
 
-DAY_MS = 86_400_000
 GET_BATCH = 512
 PUT_BATCH = 128
 PUT_BYTES = 1024 * 1024
@@ -44,19 +43,6 @@ CATCH_UP_MIN = RANGE_PAGE // 2
 # Records posted elsewhere just before our newest may arrive late: page from a bit earlier.
 CATCH_UP_SKEW_MS = 10 * 60_000
 PUSH_QUEUE = 10_000
-JITTER = 0.2
-
-
-@dataclass
-class Timing:
-    """Every timing constant of sync, in seconds, in one place; tests shrink them."""
-
-    sync_interval_s: float = 60.0
-    presence_interval_s: float = 20.0
-    push_delay_s: float = 0.05  # gather records posted together into one put
-    presence_ttl_s: float = 120.0  # a presence entry nobody refreshes goes after this
-    backoff_base_s: float = 1.0  # the first retry delay; it doubles up to backoff_max_s
-    info_every_s: float = 600.0  # re-read a healthy peer's info (zones, horizons) this often
 
 
 @dataclass
@@ -80,9 +66,6 @@ class _Link:
     info_at: float = 0.0  # monotonic time of the last info
 
 
-LocalPresence = Callable[[str], list[wire.PresenceEntry]]
-
-
 class SyncScheduler:
     """Owns the peer loops of one node."""
 
@@ -94,8 +77,7 @@ class SyncScheduler:
         index: ZoneIndex,
         node_id: str,
         peers: PeerTable,
-        presence: dict[str, PresenceTable],
-        local_presence: LocalPresence,
+        presence: PresenceService,
         timing: Timing,
         contacts: ContactLog,
     ) -> None:
@@ -108,22 +90,15 @@ class SyncScheduler:
         self.node_id = node_id
         self.peers = peers
         self.presence = presence
-        self.local_presence = local_presence
         self.timing = timing
-        self.horizon_ms = config.store.max_age_days * DAY_MS
+        self.horizon_ms = horizon_ms(config)
         self._links: dict[str, _Link] = {}
         self._typing_seen: dict[tuple[str, str, str, str], float] = {}
         self._http: aiohttp.ClientSession | None = None
-        # Made here, before the server can make one with the default TTL, so that the
-        # presence TTL comes from Timing like every other interval.
-        ttl_ms = int(timing.presence_ttl_s * 1000)
-        for zone in config.node.zones:
-            presence.setdefault(zone, PresenceTable(ttl_ms))
 
-    async def start(self) -> None:
-        """Open the shared keep-alive HTTP session and start a loop per static peer."""
-        connector = aiohttp.TCPConnector(limit_per_host=4, keepalive_timeout=120)
-        self._http = aiohttp.ClientSession(connector=connector)
+    async def start(self, http: aiohttp.ClientSession) -> None:
+        """Take the node's HTTP client pool and start a loop per static peer."""
+        self._http = http
         for url in self.config.sync.peers:
             self.add_peer(url, "static")
 
@@ -134,9 +109,7 @@ class SyncScheduler:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._links.clear()
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        self._http = None  # the pool belongs to the composition root
 
     def add_peer(self, url: str, source: str) -> Peer:
         """Add a peer (from any discovery source) and sync with it at once."""
@@ -148,7 +121,7 @@ class SyncScheduler:
             peer,
             self.node_id,
             self.config.sync.zone_secret,
-            self.config.sync.request_timeout_s,
+            self.timing.request_timeout_s,
         )
         link = _Link(peer, client)
         link.trigger.set()
@@ -168,9 +141,7 @@ class SyncScheduler:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    def send_typing(
-        self, zone: str, entries: Sequence[wire.TypingEntry], exclude: str = ""
-    ) -> None:
+    def send_typing(self, zone: str, entries: Sequence[TypingEntry], exclude: str = "") -> None:
         """Pass typing notices on to every live peer but ``exclude`` (best effort).
 
         A notice already passed on within half its lifetime is not passed on again, so
@@ -198,14 +169,10 @@ class SyncScheduler:
                 self._send_typing(link, zone, fresh), name=f"typing {peer.url}"
             )
 
-    async def _send_typing(
-        self, link: _Link, zone: str, entries: Sequence[wire.TypingEntry]
-    ) -> None:
-        table = self.presence[zone]
-        ours = combined(self.local_presence(zone), table.remote(wall_ms()))
+    async def _send_typing(self, link: _Link, zone: str, entries: Sequence[TypingEntry]) -> None:
         with contextlib.suppress(PeerError):
-            theirs = await link.client.presence(zone, ours, entries)
-            table.merge(theirs, wall_ms(), self.config.node.name)
+            theirs = await link.client.presence(zone, self.presence.zone(zone), entries)
+            self.presence.merge(zone, theirs)
 
     def heard_from(self, node_id: str) -> None:
         """A peer called us: if our calls to it were failing, the link is back; sync now."""
@@ -283,12 +250,12 @@ class SyncScheduler:
         return now - ago
 
     def _failed(self, peer: Peer, error: str) -> float:
-        cap = self.config.sync.backoff_max_s
+        cap = self.timing.backoff_max_s
         return peer.failed(time.time(), error, cap, self.timing.backoff_base_s)
 
-    @staticmethod
-    def _jittered(seconds: float) -> float:
-        return seconds * random.uniform(1 - JITTER, 1 + JITTER)
+    def _jittered(self, seconds: float) -> float:
+        jitter = self.timing.jitter
+        return seconds * random.uniform(1 - jitter, 1 + jitter)
 
     async def _sync_peer(self, link: _Link) -> None:
         peer, client = link.peer, link.client
@@ -323,7 +290,7 @@ class SyncScheduler:
     async def _is_legacy(self, peer: Peer) -> bool:
         if self._http is None:
             return False
-        return await probe_legacy(self._http, peer.url, self.config.sync.request_timeout_s)
+        return await probe_legacy(self._http, peer.url, self.timing.request_timeout_s)
 
     @staticmethod
     def _answered(link: _Link) -> None:
@@ -450,16 +417,14 @@ class SyncScheduler:
                 link.trigger.set()
 
     async def _exchange_presence(self, link: _Link) -> None:
-        now = wall_ms()
         for zone in self.config.node.zones:
             if zone not in link.peer.zones:
                 continue
-            table = self.presence[zone]
-            ours = combined(self.local_presence(zone), table.remote(now))
+            ours = self.presence.zone(zone)
             if not ours:
                 continue  # nothing to tell; a peer with users online tells us theirs
             theirs = await link.client.presence(zone, ours)
-            table.merge(theirs, wall_ms(), self.config.node.name)
+            self.presence.merge(zone, theirs)
 
     async def presence_loop(self) -> None:
         """Gossip presence to every live peer between anti-entropy rounds."""

@@ -1,7 +1,8 @@
-"""The node-to-node sync API under ``/sync/v1/`` (DESIGN §5.2): a thin adapter.
+"""The node-to-node sync API (DESIGN §5.2): its own sub-application under ``/sync/v1``.
 
-Every body is msgpack; every fault of the caller is a 4xx with a msgpack
-``{error, detail}`` and a counter, never a crash (see docs/sync-threat-model.md).
+A thin adapter: every body is msgpack, and every fault of the caller is a 4xx with a
+msgpack ``{error, detail}`` and a counter, mapped in one place (the sub-application's
+middleware), never a crash (docs/sync-threat-model.md). Replies carry no browser headers.
 """
 
 from __future__ import annotations
@@ -17,40 +18,40 @@ from aiohttp import web
 from meshchat import __version__, records
 from meshchat.clock import wall_ms
 from meshchat.config import Config
-from meshchat.errors import RemoteProtocolError
+from meshchat.errors import MeshchatError
 from meshchat.ingest import Ingestor
+from meshchat.presence import PresenceService, TypingEntry
 from meshchat.store.db import Store
 from meshchat.sync import wire, zoneauth
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.negentropy import NegentropyResponder
 from meshchat.sync.peers import ContactLog
-from meshchat.sync.presence import PresenceTable, combined
+from meshchat.sync.wire import MSGPACK, NODE_HEADER
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/sync/v1"
-MSGPACK = "application/msgpack"
-NODE_HEADER = "X-Meshchat-Node"
-RANGE_REPLY_BYTES = 256 * 1024
-DAY_MS = 86_400_000
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-LocalPresence = Callable[[str], list[wire.PresenceEntry]]
 # (zone, entries, sending node id): show typing here and pass it on to other peers.
-TypingSink = Callable[[str, Sequence[wire.TypingEntry], str], None]
+TypingSink = Callable[[str, Sequence[TypingEntry], str], None]
 
 
-class SyncError(Exception):
+class SyncError(MeshchatError):
     """Ends a sync request with a 4xx and a msgpack ``{error, detail}``."""
 
     def __init__(self, status: int, error: str, detail: str = "") -> None:
-        super().__init__(detail)
-        self.status, self.error, self.detail = status, error, detail
+        super().__init__(detail, status=status, code=error)
+        self.error = error
 
 
 def reply(body: Any, status: int = 200) -> web.Response:
     """Return a msgpack response."""
     return web.Response(body=records.pack(body), status=status, content_type=MSGPACK)
+
+
+async def _peer_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Replies go to peers over slow radio links: a short Server header and nothing else."""
+    del request
+    response.headers["Server"] = "meshchat"
 
 
 class SyncServer:
@@ -63,10 +64,10 @@ class SyncServer:
         ingestor: Ingestor,
         index: ZoneIndex,
         node_id: str,
-        presence: dict[str, PresenceTable],
-        local_presence: LocalPresence,
+        presence: PresenceService,
         contacts: ContactLog,
         on_typing: TypingSink,
+        horizon_ms: int,
     ) -> None:
         self.on_typing = on_typing
         self.config = config
@@ -75,41 +76,25 @@ class SyncServer:
         self.index = index
         self.node_id = node_id
         self.presence = presence
-        self.local_presence = local_presence
         self.contacts = contacts
-        self.horizon_ms = config.store.max_age_days * DAY_MS
+        self.horizon_ms = horizon_ms
         self.errors: Counter[str] = Counter()
 
-    def routes(self) -> list[web.RouteDef]:
-        """Return the sync routes."""
-        return [
-            web.get(f"{PREFIX}/info", self._guard(self.info)),
-            web.post(f"{PREFIX}/reconcile", self._guard(self.reconcile)),
-            web.post(f"{PREFIX}/get", self._guard(self.get)),
-            web.post(f"{PREFIX}/put", self._guard(self.put)),
-            web.get(f"{PREFIX}/range", self._guard(self.range)),
-            web.post(f"{PREFIX}/presence", self._guard(self.presence_exchange)),
-        ]
-
-    def _guard(self, handler: Handler) -> Handler:
-        """Answer a fault raised inside ``handler`` as a counted msgpack error.
-
-        The JSON API's error middleware sits inside ours, so a handler's RemoteProtocolError
-        must be turned into a reply here, before that middleware makes it JSON.
-        """
-
-        async def guarded(request: web.Request) -> web.StreamResponse:
-            try:
-                return await handler(request)
-            except SyncError as exc:
-                return self._fail(request, exc.status, exc.error, exc.detail)
-            except RemoteProtocolError as exc:
-                return self._fail(request, 400, "bad_request", str(exc))
-            except Exception:  # our bug, not the peer's: log it, still answer in msgpack
-                log.exception("sync %s %s failed", request.method, request.path)
-                return self._fail(request, 500, "internal", "unexpected error; see the log")
-
-        return guarded
+    def app(self) -> web.Application:
+        """Return the ``/sync/v1`` sub-application (the root mounts it at ``PREFIX``)."""
+        app = web.Application(middlewares=[self.middleware])
+        app.on_response_prepare.append(_peer_headers)
+        app.add_routes(
+            [
+                web.get("/info", self.info),
+                web.post("/reconcile", self.reconcile),
+                web.post("/get", self.get),
+                web.post("/put", self.put),
+                web.get("/range", self.range),
+                web.post("/presence", self.presence_exchange),
+            ]
+        )
+        return app
 
     def _fail(self, request: web.Request, status: int, error: str, detail: str) -> web.Response:
         """Count an error and return its msgpack ``{error, detail}`` reply."""
@@ -119,46 +104,14 @@ class SyncServer:
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Check the framing and zone secret; answer a peer's fault as a counted 4xx."""
-        if not request.path.startswith(PREFIX + "/"):
-            return await handler(request)
+        """Check framing and the zone secret; map every error to a counted msgpack reply."""
         try:
-            if request.method == "POST" and request.content_type != MSGPACK:
-                raise SyncError(415, "unsupported_media_type", f"send {MSGPACK}")
-            if request.headers.get("Content-Encoding", "identity").lower() != "identity":
-                # aiohttp would inflate it: a small compressed body could cost far more.
-                raise SyncError(415, "unsupported_media_type", "bodies are not compressed")
-            if request.content_length is not None and request.content_length > wire.MAX_BODY_BYTES:
-                raise SyncError(413, "too_large", f"bodies are at most {wire.MAX_BODY_BYTES} B")
-            try:
-                body = await request.read()
-            except ConnectionError:  # hung up mid-body: count it rather than log a traceback
-                return self._fail(request, 400, "incomplete_body", "the peer hung up mid-body")
-            if body and request.method in ("GET", "HEAD"):
-                raise SyncError(400, "bad_request", "a GET request has no body")
-            secret = self.config.sync.zone_secret
-            if secret:
-                why = zoneauth.verify(
-                    secret,
-                    request.method,
-                    request.path_qs,
-                    body,
-                    request.headers,
-                    time.time(),
-                )
-                if why is not None:
-                    raise SyncError(401, "unauthorized", why)
-                response = await handler(request)
-                if isinstance(response, web.Response) and isinstance(response.body, bytes):
-                    response.headers.update(
-                        zoneauth.sign(
-                            secret, zoneauth.REPLY, request.path_qs, response.body, time.time()
-                        )
-                    )
-                return response
-            return await handler(request)
-        except SyncError as exc:
-            return self._fail(request, exc.status, exc.error, exc.detail)
+            return await self._checked(request, handler)
+        except MeshchatError as exc:
+            if exc.status >= 500:  # our own fault, not the peer's
+                log.error("sync %s %s failed: %s", request.method, request.path, exc)
+                return self._fail(request, 500, "internal", "unexpected error; see the log")
+            return self._fail(request, exc.status, exc.code, exc.detail)
         except web.HTTPRequestEntityTooLarge:
             return self._fail(request, 413, "too_large", "body over the size limit")
         except web.HTTPException as exc:
@@ -167,6 +120,38 @@ class SyncServer:
             # No such route or method: still a msgpack error (DESIGN §5.2).
             error = (exc.reason or "error").lower().replace(" ", "_")
             return self._fail(request, exc.status, error, exc.text or "")
+        except Exception:  # our bug, not the peer's: log it, still answer in msgpack
+            log.exception("sync %s %s failed", request.method, request.path)
+            return self._fail(request, 500, "internal", "unexpected error; see the log")
+
+    async def _checked(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method == "POST" and request.content_type != MSGPACK:
+            raise SyncError(415, "unsupported_media_type", f"send {MSGPACK}")
+        if request.headers.get("Content-Encoding", "identity").lower() != "identity":
+            # aiohttp would inflate it: a small compressed body could cost far more.
+            raise SyncError(415, "unsupported_media_type", "bodies are not compressed")
+        if request.content_length is not None and request.content_length > wire.MAX_BODY_BYTES:
+            raise SyncError(413, "too_large", f"bodies are at most {wire.MAX_BODY_BYTES} B")
+        try:
+            body = await request.read()
+        except ConnectionError:  # hung up mid-body: count it rather than log a traceback
+            raise SyncError(400, "incomplete_body", "the peer hung up mid-body") from None
+        if body and request.method in ("GET", "HEAD"):
+            raise SyncError(400, "bad_request", "a GET request has no body")
+        secret = self.config.sync.zone_secret
+        if not secret:
+            return await handler(request)
+        why = zoneauth.verify(
+            secret, request.method, request.path_qs, body, request.headers, time.time()
+        )
+        if why is not None:
+            raise SyncError(401, "unauthorized", why)
+        response = await handler(request)
+        if isinstance(response, web.Response) and isinstance(response.body, bytes):
+            response.headers.update(
+                zoneauth.sign(secret, zoneauth.REPLY, request.path_qs, response.body, time.time())
+            )
+        return response
 
     def _zone(self, zone: str) -> str:
         if zone not in self.config.node.zones:
@@ -251,7 +236,7 @@ class SyncServer:
         out: list[list[bytes]] = []
         size = 0
         for signed, sig in page:
-            if out and size + len(signed) + len(sig) > RANGE_REPLY_BYTES:
+            if out and size + len(signed) + len(sig) > wire.RANGE_REPLY_BYTES:
                 break
             out.append([signed, sig])
             size += len(signed) + len(sig)
@@ -262,13 +247,10 @@ class SyncServer:
         """``POST /sync/v1/presence {zone, users}`` → ``{users}``; never logged."""
         req = wire.Presence.parse(records.unpack(await request.read(), wire.MAX_PRESENCE * 6 + 8))
         zone = self._zone(req.zone)
-        table = self.presence.setdefault(zone, PresenceTable())
-        now = wall_ms()
-        table.merge(req.users, now, self.config.node.name)
+        self.presence.merge(zone, req.users)
         caller = request.headers.get(NODE_HEADER, "")
         if caller:
             self.contacts.heard(caller, time.time())
         if req.typing:
             self.on_typing(zone, req.typing, caller)
-        users = combined(self.local_presence(zone), table.remote(now))
-        return reply({"users": [u.to_wire() for u in users]})
+        return reply({"users": [u.to_wire() for u in self.presence.zone(zone)]})

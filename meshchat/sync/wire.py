@@ -1,8 +1,9 @@
-"""Sync API values (DESIGN §5.2): frozen dataclasses that validate on construction.
+"""Sync API values and constants (DESIGN §5.2): frozen dataclasses that validate on construction.
 
 A peer's decoded msgpack body becomes one of these or a RemoteProtocolError; nothing else
-of a request reaches the node. Bounds here are part of the threat model
-(docs/sync-threat-model.md).
+of a request reaches the node, and a value this node builds to send is checked the same
+way, so an invalid one cannot exist (STYLE.md 3). Bounds here are part of the threat model
+(docs/sync-threat-model.md). The client and the server both take their constants from here.
 """
 
 from __future__ import annotations
@@ -11,23 +12,40 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from meshchat import callsign as callsigns
 from meshchat import schemas
 from meshchat.errors import RemoteProtocolError
+from meshchat.presence import (
+    MAX_PRESENCE,
+    MAX_TYPING,
+    STATUSES,
+    TYPING_TTL_MS,
+    U64_MAX,
+    PresenceEntry,
+    TypingEntry,
+)
+
+__all__ = [
+    "MAX_PRESENCE",
+    "MAX_TYPING",
+    "STATUSES",
+    "TYPING_TTL_MS",
+    "PresenceEntry",
+    "TypingEntry",
+]
 
 PROTOCOL = 1
+PREFIX = "/sync/v1"
+MSGPACK = "application/msgpack"
+NODE_HEADER = "X-Meshchat-Node"  # who claims to call (put, presence; reconcile: a prefix)
+CONTACT_ID_CHARS = 16  # a reconcile names its sender by this many hex digits of its key
 MAX_NEG_BYTES = 64 * 1024 + 1024  # a frame is at most 64 KiB (config bound) plus slack
 MAX_GET_IDS = 1024
 MAX_PUT_RECORDS = 256
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_RANGE_LIMIT = 1000
-MAX_PRESENCE = 1000
 GET_REPLY_BYTES = 64 * 1024  # DESIGN §5.2: a get reply stops at 64 KiB, the rest in `more`
-U64_MAX = 2**64 - 1
+RANGE_REPLY_BYTES = 256 * 1024  # a range page stops here even below its limit
 I64_MAX = 2**63 - 1  # SQLite's largest INTEGER: a larger range cursor cannot be queried
-STATUSES = ("online", "away", "busy")
-MAX_TYPING = 100
-TYPING_TTL_MS = 6000
 
 
 def _need(cond: bool, detail: str) -> None:
@@ -42,14 +60,12 @@ def _map(value: Any, allowed: frozenset[str]) -> Mapping[str, Any]:
     return value  # type: ignore[no-any-return]
 
 
-def _zone(value: Any) -> str:
+def _zone(value: Any) -> None:
     _need(isinstance(value, str) and schemas.valid_zone(value), "zone must be a zone name")
-    return value  # type: ignore[no-any-return]
 
 
-def _id(value: Any) -> bytes:
+def _id(value: Any) -> None:
     _need(isinstance(value, bytes) and len(value) == 32, "ids are 32-byte binaries")
-    return value  # type: ignore[no-any-return]
 
 
 def _digits(value: str, name: str, low: int, top: int) -> int:
@@ -59,9 +75,8 @@ def _digits(value: str, name: str, low: int, top: int) -> int:
     return int(value)
 
 
-def _uint(value: Any, name: str, top: int = U64_MAX) -> int:
+def _uint(value: Any, name: str, top: int = U64_MAX) -> None:
     _need(type(value) is int and 0 <= value <= top, f"{name} must be an integer 0..{top}")
-    return value  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +87,26 @@ class Reconcile:
     neg: bytes
     since: int | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse an impossible request."""
+        _zone(self.zone)
+        neg = self.neg
+        _need(isinstance(neg, bytes) and 0 < len(neg) <= MAX_NEG_BYTES, "neg: 1..65 KiB binary")
+        if self.since is not None:
+            _uint(self.since, "since")
+
     @classmethod
     def parse(cls, body: Any) -> Reconcile:
-        """Validate a decoded request body."""
-        m = _map(body, frozenset({"zone", "neg", "since"}))
-        neg: Any = m.get("neg")
-        _need(isinstance(neg, bytes) and 0 < len(neg) <= MAX_NEG_BYTES, "neg: 1..65 KiB binary")
-        since = None if m.get("since") is None else _uint(m["since"], "since")
-        return cls(_zone(m.get("zone")), neg, since)
+        """Build from a decoded request body."""
+        m: Any = _map(body, frozenset({"zone", "neg", "since"}))
+        return cls(m.get("zone"), m.get("neg"), m.get("since"))
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready body."""
+        body: dict[str, Any] = {"zone": self.zone, "neg": self.neg}
+        if self.since is not None:
+            body["since"] = self.since
+        return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +116,25 @@ class Get:
     zone: str
     ids: tuple[bytes, ...]
 
+    def __post_init__(self) -> None:
+        """Refuse an impossible request."""
+        _zone(self.zone)
+        _need(isinstance(self.ids, tuple), "ids must be a list")
+        _need(len(self.ids) <= MAX_GET_IDS, f"at most {MAX_GET_IDS} ids per get")
+        for item in self.ids:
+            _id(item)
+
     @classmethod
     def parse(cls, body: Any) -> Get:
-        """Validate a decoded request body."""
-        m = _map(body, frozenset({"zone", "ids"}))
+        """Build from a decoded request body."""
+        m: Any = _map(body, frozenset({"zone", "ids"}))
         ids: Any = m.get("ids")
         _need(isinstance(ids, list), "ids must be a list")
-        _need(len(ids) <= MAX_GET_IDS, f"at most {MAX_GET_IDS} ids per get")
-        return cls(_zone(m.get("zone")), tuple(_id(i) for i in ids))
+        return cls(m.get("zone"), tuple(ids))
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready body."""
+        return {"zone": self.zone, "ids": list(self.ids)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,24 +144,33 @@ class Put:
     zone: str
     records: tuple[tuple[bytes, bytes], ...]
 
-    @classmethod
-    def parse(cls, body: Any) -> Put:
-        """Validate a decoded request body (record contents are checked by ingest)."""
-        m = _map(body, frozenset({"zone", "records"}))
-        recs: Any = m.get("records")
-        _need(isinstance(recs, list), "records must be a list")
-        _need(len(recs) <= MAX_PUT_RECORDS, f"at most {MAX_PUT_RECORDS} records per put")
-        out = []
-        for env in recs:
+    def __post_init__(self) -> None:
+        """Refuse an impossible request (record contents are checked by ingest)."""
+        _zone(self.zone)
+        _need(isinstance(self.records, tuple), "records must be a list")
+        _need(len(self.records) <= MAX_PUT_RECORDS, f"at most {MAX_PUT_RECORDS} records per put")
+        for env in self.records:
             _need(
-                isinstance(env, list)
+                isinstance(env, tuple)
                 and len(env) == 2
                 and isinstance(env[0], bytes)
                 and isinstance(env[1], bytes),
                 "each record is [S: bin, sig: bin]",
             )
-            out.append((env[0], env[1]))
-        return cls(_zone(m.get("zone")), tuple(out))
+
+    @classmethod
+    def parse(cls, body: Any) -> Put:
+        """Build from a decoded request body."""
+        m: Any = _map(body, frozenset({"zone", "records"}))
+        recs: Any = m.get("records")
+        _need(isinstance(recs, list), "records must be a list")
+        _need(len(recs) <= MAX_PUT_RECORDS, f"at most {MAX_PUT_RECORDS} records per put")
+        envelopes = tuple(tuple(env) if isinstance(env, list) else env for env in recs)
+        return cls(m.get("zone"), envelopes)
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready body."""
+        return {"zone": self.zone, "records": [list(env) for env in self.records]}
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +182,18 @@ class Range:
     after_id: bytes
     limit: int
 
+    def __post_init__(self) -> None:
+        """Refuse a cursor no store can be queried with."""
+        _zone(self.zone)
+        _uint(self.after_ts, "after_ts", I64_MAX)
+        _need(isinstance(self.after_id, bytes), "after_id must be bytes")
+        _need(len(self.after_id) in (0, 32), "after_id must be 32 bytes of hex")
+        _need(type(self.limit) is int, "limit must be an integer")
+        _need(1 <= self.limit <= MAX_RANGE_LIMIT, f"limit must be 1..{MAX_RANGE_LIMIT}")
+
     @classmethod
     def parse(cls, query: Mapping[str, str]) -> Range:
-        """Validate the query string."""
+        """Build from a query string."""
         names = set(query)
         extra = names - {"zone", "after_ts", "after_id", "limit"}
         _need(not extra, f"unknown parameters: {sorted(extra)[:5]}")
@@ -151,77 +207,15 @@ class Range:
             after_id = bytes.fromhex(hex_id)
         except ValueError:
             raise RemoteProtocolError("after_id must be hex") from None
-        _need(len(after_id) in (0, 32), "after_id must be 32 bytes of hex")
-        return cls(_zone(query.get("zone")), ts, after_id, limit)
+        return cls(query.get("zone"), ts, after_id, limit)  # type: ignore[arg-type]
 
-
-@dataclass(frozen=True, slots=True)
-class PresenceEntry:
-    """One user online somewhere in the zone; ephemeral, never written to the log."""
-
-    callsign: str
-    node: str
-    status: str
-    since: int
-    last_seen: int
-
-    @classmethod
-    def parse(cls, value: Any) -> PresenceEntry:
-        """Validate one entry of a presence body."""
-        m = _map(value, frozenset({"callsign", "node", "status", "since", "last_seen"}))
-        callsign: Any = m.get("callsign")
-        node: Any = m.get("node")
-        status: Any = m.get("status")
-        _need(isinstance(callsign, str) and callsigns.is_valid(callsign), "bad callsign")
-        _need(isinstance(node, str) and schemas.valid_zone(node), "bad node name")
-        _need(status in STATUSES, f"status must be one of {STATUSES}")
-        return cls(
-            callsign,
-            node,
-            status,
-            _uint(m.get("since"), "since"),
-            _uint(m.get("last_seen"), "last_seen"),
-        )
-
-    def to_wire(self) -> dict[str, Any]:
-        """Return the msgpack-ready map."""
+    def to_query(self) -> dict[str, str | int]:
+        """Return the query parameters."""
         return {
-            "callsign": self.callsign,
-            "node": self.node,
-            "status": self.status,
-            "since": self.since,
-            "last_seen": self.last_seen,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class TypingEntry:
-    """Someone is typing in a channel; it lapses after ``ttl_ms`` unless repeated."""
-
-    callsign: str
-    node: str
-    channel: str
-    ttl_ms: int = TYPING_TTL_MS
-
-    @classmethod
-    def parse(cls, value: Any) -> TypingEntry:
-        """Validate one entry of a presence body's ``typing`` list."""
-        m = _map(value, frozenset({"callsign", "node", "channel", "ttl_ms"}))
-        callsign: Any = m.get("callsign")
-        node: Any = m.get("node")
-        channel: Any = m.get("channel")
-        _need(isinstance(callsign, str) and callsigns.is_valid(callsign), "bad callsign")
-        _need(isinstance(node, str) and schemas.valid_zone(node), "bad node name")
-        _need(isinstance(channel, str) and schemas.valid_channel(channel), "bad channel")
-        return cls(callsign, node, channel, _uint(m.get("ttl_ms"), "ttl_ms", TYPING_TTL_MS))
-
-    def to_wire(self) -> dict[str, Any]:
-        """Return the msgpack-ready map."""
-        return {
-            "callsign": self.callsign,
-            "node": self.node,
-            "channel": self.channel,
-            "ttl_ms": self.ttl_ms,
+            "zone": self.zone,
+            "after_ts": self.after_ts,
+            "after_id": self.after_id.hex(),
+            "limit": self.limit,
         }
 
 
@@ -233,16 +227,31 @@ class Presence:
     users: tuple[PresenceEntry, ...]
     typing: tuple[TypingEntry, ...] = ()
 
+    def __post_init__(self) -> None:
+        """Refuse a request over the bounds."""
+        _zone(self.zone)
+        _need(len(self.users) <= MAX_PRESENCE, f"users: at most {MAX_PRESENCE}")
+        _need(len(self.typing) <= MAX_TYPING, f"typing: at most {MAX_TYPING}")
+        _need(all(isinstance(u, PresenceEntry) for u in self.users), "users: presence entries")
+        _need(all(isinstance(t, TypingEntry) for t in self.typing), "typing: typing entries")
+
     @classmethod
     def parse(cls, body: Any) -> Presence:
-        """Validate a decoded request body."""
-        m = _map(body, frozenset({"zone", "users", "typing"}))
+        """Build from a decoded request body."""
+        m: Any = _map(body, frozenset({"zone", "users", "typing"}))
         users: Any = m.get("users")
         typing: Any = m.get("typing", [])
         _need(isinstance(users, list) and len(users) <= MAX_PRESENCE, "users: a list, <= 1000")
         _need(isinstance(typing, list) and len(typing) <= MAX_TYPING, "typing: a list, <= 100")
         return cls(
-            _zone(m.get("zone")),
+            m.get("zone"),
             tuple(PresenceEntry.parse(u) for u in users),
             tuple(TypingEntry.parse(t) for t in typing),
         )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready body (``typing`` only when there is some)."""
+        body: dict[str, Any] = {"zone": self.zone, "users": [u.to_wire() for u in self.users]}
+        if self.typing:
+            body["typing"] = [t.to_wire() for t in self.typing]
+        return body

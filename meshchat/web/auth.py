@@ -19,6 +19,7 @@ from nacl.signing import SigningKey
 from meshchat import callsign as callsigns
 from meshchat import identity
 from meshchat.identity import Signer
+from meshchat.presence import PresenceService
 
 COOKIE = "meshchat_session"
 MAX_SESSIONS = 10_000
@@ -33,9 +34,6 @@ class Session:
     csrf_token: str
     expires_at: float
     created_at: float = field(default_factory=time.monotonic)
-    since_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
-    last_seen_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
-    status: str = "online"
     last_visit: int | None = None
 
     def check_csrf(self, presented: str | None) -> bool:
@@ -46,30 +44,33 @@ class Session:
 class RateLimiter:
     """A sliding one-minute window of attempts per client address."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, window_s: float = 60.0) -> None:
         self.per_minute = per_minute
+        self.window_s = window_s
         self._attempts: dict[str, deque[float]] = {}
 
     def allow(self, client: str) -> bool:
         """Record an attempt by ``client``; tell whether it is within the limit."""
         now = time.monotonic()
         window = self._attempts.setdefault(client, deque())
-        while window and window[0] <= now - 60:
+        while window and window[0] <= now - self.window_s:
             window.popleft()
         if len(window) >= self.per_minute:
             return False
         window.append(now)
         if len(self._attempts) > MAX_SESSIONS:  # bound memory under a spray of addresses
-            self._attempts = {k: v for k, v in self._attempts.items() if v and v[-1] > now - 60}
+            cutoff = now - self.window_s
+            self._attempts = {k: v for k, v in self._attempts.items() if v and v[-1] > cutoff}
         return True
 
 
 class Sessions:
     """Creates, finds and ends sessions; derives user keys without blocking the loop."""
 
-    def __init__(self, node_key: SigningKey, ttl_s: float) -> None:
+    def __init__(self, node_key: SigningKey, ttl_s: float, presence: PresenceService) -> None:
         self.node_key = node_key
         self.ttl_s = ttl_s
+        self.presence = presence  # told of every session that begins, is seen, or ends
         self._by_token: dict[str, Session] = {}
         # Argon2id takes 64 MiB per derivation: one at a time keeps a Pi's memory bounded.
         self._kdf: ThreadPoolExecutor | None = None
@@ -95,14 +96,16 @@ class Sessions:
             expires_at=time.monotonic() + self.ttl_s,
         )
         self._by_token[session.token] = session
+        self.presence.join(session.token, callsign)
         return session
 
-    def close(self) -> None:
-        """End every session and stop the key-derivation thread."""
-        self._by_token.clear()
+    async def close(self) -> None:
+        """End every session and stop the key-derivation thread without blocking the loop."""
+        for token in list(self._by_token):
+            self._end(token)
         if self._kdf is not None:
-            self._kdf.shutdown(wait=True)
-            self._kdf = None
+            kdf, self._kdf = self._kdf, None
+            await asyncio.to_thread(kdf.shutdown, wait=True)
 
     def get(self, token: str | None) -> Session | None:
         """Return the live session for a cookie value, or None."""
@@ -112,14 +115,18 @@ class Sessions:
         if session is None:
             return None
         if session.expires_at < time.monotonic():
-            del self._by_token[token]
+            self._end(token)
             return None
-        session.last_seen_ms = time.time_ns() // 1_000_000
+        self.presence.seen(token)
         return session
 
     def logout(self, token: str) -> None:
         """End a session (and forget its key)."""
+        self._end(token)
+
+    def _end(self, token: str) -> None:
         self._by_token.pop(token, None)
+        self.presence.leave(token)
 
     def online(self) -> list[Session]:
         """Return the live sessions (presence is built from these)."""
@@ -129,7 +136,7 @@ class Sessions:
     def _expire(self) -> None:
         now = time.monotonic()
         for token in [t for t, s in self._by_token.items() if s.expires_at < now]:
-            del self._by_token[token]
+            self._end(token)
         while len(self._by_token) >= MAX_SESSIONS:
             oldest = min(self._by_token.values(), key=lambda s: s.created_at)
-            del self._by_token[oldest.token]
+            self._end(oldest.token)

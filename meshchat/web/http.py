@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from meshchat.errors import IdentityError, RemoteProtocolError
+from meshchat.errors import MeshchatError
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +28,17 @@ SECURITY_HEADERS = {
 }
 
 
-class ApiError(Exception):
+class ApiError(MeshchatError):
     """Ends a request with a 4xx/5xx and a JSON body ``{error, detail}``."""
 
     def __init__(self, status: int, error: str, detail: str = "") -> None:
-        super().__init__(f"{status} {error}: {detail}")
-        self.status = status
+        super().__init__(detail, status=status, code=error)
         self.error = error
-        self.detail = detail
 
-    def response(self) -> web.Response:
-        """Return the JSON reply for this error."""
-        return web.json_response({"error": self.error, "detail": self.detail}, status=self.status)
+
+def error_reply(status: int, error: str, detail: str) -> web.Response:
+    """Return the JSON API's error reply."""
+    return web.json_response({"error": error, "detail": detail}, status=status)
 
 
 def fail(status: int, error: str, detail: str = "") -> NoReturn:
@@ -49,32 +48,28 @@ def fail(status: int, error: str, detail: str = "") -> NoReturn:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Turn a client's fault into a 4xx with a reason and a crash into a logged 500."""
+    """Map every error to a JSON reply: a client's fault is a 4xx with a reason."""
     try:
         return await handler(request)
-    except ApiError as exc:
-        return exc.response()
+    except MeshchatError as exc:
+        if exc.status >= 500:
+            log.error("%s %s failed: %s", request.method, request.path, exc)
+            detail = exc.detail if isinstance(exc, ApiError) else "see the node's log"
+            return error_reply(exc.status, exc.code, detail)
+        return error_reply(exc.status, exc.code, exc.detail)
     except web.HTTPException as exc:
-        if exc.status >= 400 and request.path.startswith("/api/"):
-            error = (exc.reason or "error").lower().replace(" ", "_")
-            return ApiError(exc.status, error, exc.text or "").response()
-        raise
-    except (RemoteProtocolError, IdentityError) as exc:
-        return ApiError(400, "bad_request", str(exc)).response()
+        if exc.status < 400:
+            raise
+        error = (exc.reason or "error").lower().replace(" ", "_")
+        return error_reply(exc.status, error, exc.text or "")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return ApiError(500, "internal", "the node hit an unexpected error; see its log").response()
+        return error_reply(500, "internal", "the node hit an unexpected error; see its log")
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Add the browser security headers (an on_response_prepare hook).
-
-    Sync replies go to peers, not browsers, often over a slow radio link: they get a
-    short Server header and none of the browser headers.
-    """
-    if request.path.startswith("/sync/"):
-        response.headers["Server"] = "meshchat"
-        return
+    """Add the browser security headers (an on_response_prepare hook of the web apps)."""
+    del request
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
 

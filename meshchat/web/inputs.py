@@ -9,14 +9,12 @@ from typing import Any
 from meshchat import callsign as callsigns
 from meshchat import schemas
 from meshchat.errors import IdentityError
+from meshchat.timing import DAY_MS
 from meshchat.web.http import fail
 
 _HEX_ID = re.compile(r"[0-9a-f]{64}")
-_MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9/-]{0,19})")
 SINCE = {"1d": 1, "1w": 7, "1m": 30, "3m": 91}
-DAY_MS = 86_400_000
 MAX_LIMIT = 500
-MAX_MENTIONS = schemas.MAX_LIST
 
 
 def hex_id(value: Any, field: str) -> bytes:
@@ -82,16 +80,6 @@ def geo(value: Any) -> list[int]:
     ):
         fail(400, "bad_geo", "geo must be [latitude, longitude] in decimal degrees")
     return [round(v * schemas.GEO_SCALE) for v in value]
-
-
-def mentions(message: str) -> list[str]:
-    """Return the valid callsigns @mentioned in ``message``, in order, without repeats."""
-    found: list[str] = []
-    for raw in _MENTION.findall(message):
-        name = raw.upper()
-        if callsigns.is_valid(name) and name not in found:
-            found.append(name)
-    return found[:MAX_MENTIONS]
 
 
 def limit(query: Mapping[str, str]) -> int:

@@ -18,9 +18,12 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from meshchat.errors import RemoteProtocolError
+from meshchat.presence import PresenceService, TypingEntry
 from meshchat.records import Record
 from meshchat.store.db import Store
-from meshchat.sync import wire
+from meshchat.tasks import TaskGroup
+from meshchat.timing import Timing
 from meshchat.web import inputs
 from meshchat.web.auth import Session, Sessions
 from meshchat.web.http import fail
@@ -30,10 +33,7 @@ log = logging.getLogger(__name__)
 
 PAGE = 500
 QUEUE = 2000  # events a slow socket may lag behind before it is closed (it then resumes)
-PRESENCE_EVERY_S = 2.0
-
-Presence = Callable[[str], list[wire.PresenceEntry]]
-TypingOut = Callable[[str, wire.TypingEntry], None]
+TypingOut = Callable[[str, TypingEntry], None]
 
 
 @dataclass(eq=False)
@@ -61,9 +61,11 @@ class LiveHub:
         sessions: Sessions,
         zones: tuple[str, ...],
         node_name: str,
-        presence: Presence,
+        presence: PresenceService,
         visits: Visits,
         typing_out: TypingOut,
+        timing: Timing,
+        tasks: TaskGroup,
     ) -> None:
         self.store = store
         self.sessions = sessions
@@ -72,6 +74,8 @@ class LiveHub:
         self.presence = presence
         self.visits = visits
         self.typing_out = typing_out  # carries a local typing notice on to the peers
+        self.timing = timing
+        self.tasks = tasks  # closes the sockets of tabs too slow to keep up
         self._sockets: set[_Socket] = set()
         self._cursors: dict[str, int] = dict.fromkeys(zones, 0)
         self._wake = asyncio.Event()
@@ -148,17 +152,16 @@ class LiveHub:
         except asyncio.QueueFull:
             # Too slow to keep up: drop it; the tab reconnects and resumes by cursor.
             self._sockets.discard(sock)
-            asyncio.get_running_loop().create_task(sock.ws.close(message=b"too slow"))
+            self.tasks.spawn(sock.ws.close(message=b"too slow"), "close slow socket")
 
     async def _presence_loop(self) -> None:
         while True:
-            await asyncio.sleep(PRESENCE_EVERY_S)
+            await asyncio.sleep(self.timing.browser_presence_s)
             # An open tab is presence enough, even when its user only reads.
-            now = time.time_ns() // 1_000_000
             for sock in self._sockets:
-                sock.session.last_seen_ms = now
+                self.presence.seen(sock.session.token)
             for zone in self.zones:
-                users = [u.to_wire() for u in self.presence(zone)]
+                users = [u.to_wire() for u in self.presence.zone(zone)]
                 comparable = [{k: v for k, v in u.items() if k != "last_seen"} for u in users]
                 if comparable != self._last_presence.get(zone):
                     self._last_presence[zone] = comparable
@@ -166,7 +169,7 @@ class LiveHub:
 
     # -- typing ---------------------------------------------------------------------------
 
-    def typing(self, zone: str, entry: wire.TypingEntry, *, local: bool) -> None:
+    def typing(self, zone: str, entry: TypingEntry, *, local: bool) -> None:
         """Show a typing notice to the zone's sockets; pass a local one on to the peers."""
         frame = {
             "type": "typing",
@@ -188,7 +191,7 @@ class LiveHub:
         raw_cursor = request.query.get("cursor")
         if raw_cursor is not None and not raw_cursor.isdigit():
             fail(400, "bad_cursor", "cursor must be a non-negative integer")
-        ws = web.WebSocketResponse(heartbeat=30.0, max_msg_size=4096)
+        ws = web.WebSocketResponse(heartbeat=self.timing.ws_heartbeat_s, max_msg_size=4096)
         await ws.prepare(request)
         start = int(raw_cursor) if raw_cursor else self._cursors[zone]
         sock = _Socket(ws, session, zone, start)
@@ -218,7 +221,7 @@ class LiveHub:
                 await sock.ws.send_json({"type": "reset"})
             else:
                 await self._replay(sock)
-            users = [u.to_wire() for u in self.presence(sock.zone)]
+            users = [u.to_wire() for u in self.presence.zone(sock.zone)]
             await sock.ws.send_json({"type": "presence", "users": users})
             while True:
                 event = await sock.queue.get()
@@ -251,24 +254,33 @@ class LiveHub:
                 frame = json.loads(msg.data)
             except ValueError:
                 frame = None
-            kind = frame.get("type") if isinstance(frame, dict) else None
+            if not isinstance(frame, dict):
+                frame = {}
+            kind: Any = frame.get("type")
+            channel: Any = frame.get("channel")
             if kind == "ping":
                 await sock.ws.send_json({"type": "pong"})
-            elif kind == "typing" and isinstance(frame, dict):
-                channel = frame.get("channel")
-                if not isinstance(channel, str) or len(channel) > 64:
+            elif kind == "typing":
+                try:
+                    entry = TypingEntry(
+                        sock.session.signer.callsign,
+                        self.node_name,
+                        channel,
+                        self.timing.typing_ttl_ms,
+                    )
+                except RemoteProtocolError:
+                    # Refused here, where the browser hears why, not by every peer later.
                     await sock.ws.send_json(
                         {
                             "type": "error",
                             "error": "bad_channel",
-                            "detail": "typing needs a channel name",
+                            "detail": "typing needs a channel name (no control characters)",
                         }
                     )
                     continue
                 now = time.monotonic()
                 if now - last_typing >= 1.0:  # at most one per second per socket
                     last_typing = now
-                    entry = wire.TypingEntry(sock.session.signer.callsign, self.node_name, channel)
                     self.typing(sock.zone, entry, local=True)
             else:
                 await sock.ws.send_json(

@@ -25,14 +25,14 @@ def require_session(sessions: Sessions, request: web.Request, *, csrf: bool = Tr
     return session
 
 
-def session_json(session: Session) -> dict[str, str | bool | int | None]:
+def session_json(session: Session, status: str) -> dict[str, str | bool | int | None]:
     """Return what the UI needs to know about a session."""
     return {
         "csrf_token": session.csrf_token,
         "callsign": session.signer.callsign,
         "key": session.signer.public_hex,
         "via_node": session.signer.via_node,
-        "status": session.status,
+        "status": status,
         "last_visit": session.last_visit,
     }
 
@@ -81,7 +81,7 @@ class LoginApi:
         except IdentityError as exc:
             fail(400, "bad_login", str(exc))
         session.last_visit = await self.visits.begin(session.signer.callsign)
-        response = web.json_response(session_json(session))
+        response = web.json_response(session_json(session, "online"))
         response.set_cookie(
             COOKIE,
             session.token,
@@ -104,4 +104,5 @@ class LoginApi:
     async def current(self, request: web.Request) -> web.Response:
         """``GET /api/v1/session``: the session behind the cookie (a reload keeps it)."""
         session = require_session(self.sessions, request, csrf=False)
-        return web.json_response(session_json(session))
+        status = self.sessions.presence.status_of(session.token)
+        return web.json_response(session_json(session, status))

@@ -1,4 +1,9 @@
-"""The URL map of the node: JSON API, UI, and the mount points later layers add to."""
+"""The web surface: the JSON API and the UI files, each a sub-application the root mounts.
+
+Both carry the browser security headers; the API maps every error to a JSON
+``{error, detail}`` in one place (``http.error_middleware``). Nothing here knows about
+sync: the handler objects arrive built by the composition root.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,7 @@ from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
-from meshchat.sync.server import SyncServer
-from meshchat.sync.wire import MAX_BODY_BYTES
+from meshchat.web.history import ChannelsApi, HistoryApi
 from meshchat.web.http import error_middleware, security_headers
 from meshchat.web.live import LiveHub
 from meshchat.web.login import LoginApi
@@ -18,55 +22,65 @@ from meshchat.web.presence import PresenceApi
 from meshchat.web.status import StatusApi
 
 API = "/api/v1"
-UI = "/meshchat/"
+UI = "/meshchat"
 
 
-def build(
+def api_app(
     login: LoginApi,
     messages: MessagesApi,
+    history: HistoryApi,
+    channels: ChannelsApi,
     status: StatusApi,
     presence: PresenceApi,
-    sync: SyncServer,
     live: LiveHub,
 ) -> web.Application:
-    """Return the aiohttp application with every route bound to its handler object."""
-    # The sync API takes the largest bodies (put batches); the JSON API checks its own,
-    # smaller limit in json_body.
-    app = web.Application(
-        middlewares=[sync.middleware, error_middleware], client_max_size=MAX_BODY_BYTES
-    )
+    """Return the ``/api/v1`` sub-application with every route bound to its handler."""
+    app = web.Application(middlewares=[error_middleware])
     app.on_response_prepare.append(security_headers)
-    app.add_routes(sync.routes())
     app.add_routes(
         [
-            web.get(f"{API}/status", status.status),
-            web.post(f"{API}/login", login.login),
-            web.post(f"{API}/logout", login.logout),
-            web.get(f"{API}/session", login.current),
-            web.get(f"{API}/messages", messages.list),
-            web.post(f"{API}/messages", messages.post),
-            web.patch(f"{API}/messages/{{id}}", messages.edit),
-            web.delete(f"{API}/messages/{{id}}", messages.delete),
-            web.post(f"{API}/messages/{{id}}/reactions", messages.react),
-            web.delete(f"{API}/reactions/{{id}}", messages.unreact),
-            web.get(f"{API}/channels", messages.channels),
-            web.post(f"{API}/channels", messages.create_channel),
-            web.get(f"{API}/callsigns", messages.callsigns),
-            web.get(f"{API}/dms", messages.conversations),
-            web.get(f"{API}/presence", presence.list),
-            web.post(f"{API}/presence", presence.set_status),
-            web.get(f"{API}/ws", live.handle),
-            web.get("/", _to_ui),
-            web.get("/meshchat", _to_ui),
-            web.get(UI, _static),
-            web.get(UI + "{name:[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*}", _static),
+            web.get("/status", status.status),
+            web.post("/login", login.login),
+            web.post("/logout", login.logout),
+            web.get("/session", login.current),
+            web.get("/messages", history.list),
+            web.post("/messages", messages.post),
+            web.patch("/messages/{id}", messages.edit),
+            web.delete("/messages/{id}", messages.delete),
+            web.post("/messages/{id}/reactions", messages.react),
+            web.delete("/reactions/{id}", messages.unreact),
+            web.get("/channels", channels.channels),
+            web.post("/channels", channels.create),
+            web.get("/callsigns", channels.callsigns),
+            web.get("/dms", history.conversations),
+            web.get("/presence", presence.list),
+            web.post("/presence", presence.set_status),
+            web.get("/ws", live.handle),
         ]
     )
     return app
 
 
+def ui_app() -> web.Application:
+    """Return the ``/meshchat`` sub-application: the UI's files (AREDN checks ``/meshchat/``)."""
+    app = web.Application()
+    app.on_response_prepare.append(security_headers)
+    app.add_routes(
+        [
+            web.get("/", _static),
+            web.get("/{name:[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*}", _static),
+        ]
+    )
+    return app
+
+
+def top_routes() -> list[web.RouteDef]:
+    """Return the root's own routes: ``/`` and ``/meshchat`` lead to the UI."""
+    return [web.get("/", _to_ui), web.get(UI, _to_ui)]
+
+
 async def _to_ui(request: web.Request) -> web.Response:
-    raise web.HTTPFound(UI)
+    raise web.HTTPFound(UI + "/")
 
 
 def _asset(name: str) -> Traversable | None:
@@ -80,7 +94,7 @@ def _asset(name: str) -> Traversable | None:
 
 
 async def _static(request: web.Request) -> web.Response:
-    """Serve the UI's files (AREDN's service check needs a 200 at /meshchat/)."""
+    """Serve one of the UI's files."""
     name = request.match_info.get("name", "index.html")
     asset = _asset(name)
     if asset is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -27,6 +27,7 @@ class StatusApi:
         node_key_hex: str,
         peers: PeersProvider | None = None,
         timing: dict[str, float] | None = None,
+        sync_errors: Mapping[str, int] | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -34,6 +35,7 @@ class StatusApi:
         self.node_key_hex = node_key_hex
         self.peers = peers
         self.timing = timing or {}
+        self.sync_errors = sync_errors if sync_errors is not None else {}
         self.started = time.monotonic()
 
     async def status(self, request: web.Request) -> web.Response:
@@ -50,6 +52,7 @@ class StatusApi:
             "uptime_s": round(time.monotonic() - self.started, 3),
             "rejects": dict(sorted(self.ingestor.rejects.items())),
             "timing": self.timing,
+            "sync_refused": dict(sorted(self.sync_errors.items())),
         }
         if self.peers is not None:
             body["peers"] = self.peers()

@@ -16,7 +16,8 @@ from meshchat.app import RunningNode
 from meshchat.sync import aredn
 from meshchat.sync.discovery import PeerSink, sources
 from meshchat.sync.peers import Peer, PeerTable
-from tests.mesh import QUICK, ZONE, count, eventually, start_nodes, stop_all
+from meshchat.timing import Timing
+from tests.mesh import QUICK, ZONE, count, eventually, for_config, start_nodes, stop_all
 from tests.nodes import ApiClient, node_config
 from tests.sync.fake_http import serve
 
@@ -190,7 +191,18 @@ async def test_the_sink_never_removes_a_static_peer_and_merges_feeds() -> None:
 
 def test_discovery_is_off_by_default(tmp_path: Path) -> None:
     cfg = node_config(tmp_path)
-    assert sources(cfg, "ab" * 32, 8080, FakeScheduler(PeerTable()), PeerTable()) == {}
+    assert (
+        sources(
+            cfg,
+            "ab" * 32,
+            8080,
+            FakeScheduler(PeerTable()),
+            PeerTable(),
+            None,
+            Timing(),  # type: ignore[arg-type]
+        )
+        == {}
+    )
 
 
 # -- real nodes on loopback ----------------------------------------------------------------
@@ -243,7 +255,7 @@ async def two_peers(tmp_path: Path) -> AsyncIterator[list[RunningNode]]:
 async def start_discovering(tmp_path: Path, **discovery: Any) -> RunningNode:
     overrides = {f"discovery__{k}": v for k, v in discovery.items()}
     cfg = node_config(tmp_path / "me", node__name="me", **overrides)
-    return await app.start(cfg, QUICK)
+    return await app.start(cfg, for_config(QUICK, cfg))
 
 
 async def test_a_services_file_finds_exactly_the_zone_peers_and_syncs(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from meshchat.sync import mdns
 from meshchat.sync.discovery import announced_addresses, sources
 from meshchat.sync.mdns import MdnsSource, MdnsTable, build_txt, parse_txt, peer_url
 from meshchat.sync.peers import PeerTable
+from meshchat.timing import Timing
 from tests.nodes import node_config
 
 ZONE = "MeshChat"
@@ -310,13 +311,15 @@ def test_mdns_is_a_source_only_when_configured(tmp_path: Path) -> None:
         async def remove_peer(self, url: str) -> None:
             raise AssertionError("never called")
 
-    assert sources(node_config(tmp_path), OURS, 8080, NoScheduler(), table) == {}  # type: ignore[arg-type]
+    assert sources(node_config(tmp_path), OURS, 8080, NoScheduler(), table, None, Timing()) == {}  # type: ignore[arg-type]
     loops = sources(
         node_config(tmp_path, discovery__mdns=True),
         OURS,
         8080,
         NoScheduler(),  # type: ignore[arg-type]
         table,
+        None,  # type: ignore[arg-type]
+        Timing(),
     )
     assert list(loops) == ["discovery mdns"]
     for loop in loops.values():

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from meshchat.app import RunningNode
-from meshchat.web import presence as web_presence
 from tests.mesh import QUICK, count, eventually, line, same_ids, start_nodes, stop_all, wait_live
 from tests.nodes import ApiClient
 
@@ -71,7 +70,7 @@ async def test_presence_crosses_hops_changes_and_expires(
             return ("K1ABC", "n0") in await presence(far)
 
         await eventually(idler_far, within=5.0, what="second user seen far away")
-        monkeypatch.setattr(web_presence, "IDLE_MS", 300)
+        monkeypatch.setattr(nodes[0].node.presence, "idle_ms", 300)
         await eventually(lambda: gone_everywhere("K1ABC"), within=6.0, what="idle expiry")
 
         # Presence is gossip only: not one record was written for it anywhere.

@@ -11,7 +11,17 @@ from meshchat import app, config
 from meshchat.clock import wall_ms
 from meshchat.sync.server import SyncServer
 from tests.factories import make_record
-from tests.mesh import QUICK, eventually, ids, link, start_nodes, stop_all, sync_rounds, wait_live
+from tests.mesh import (
+    QUICK,
+    eventually,
+    for_config,
+    ids,
+    link,
+    start_nodes,
+    stop_all,
+    sync_rounds,
+    wait_live,
+)
 
 DAY_MS = 86_400_000
 SHORT_DAYS = 7
@@ -85,7 +95,7 @@ async def test_pruned_records_are_not_resurrected(tmp_path: Path) -> None:
         short_url = short.url
         await short.stop()
         cfg = config.with_overrides(short.node.config, store__max_age_days=SHORT_DAYS)
-        short = nodes[1] = await app.start(cfg, QUICK)
+        short = nodes[1] = await app.start(cfg, for_config(QUICK, cfg))
         await app.prune_once(short.node)
         assert not set(old) & set(await ids(short))
         assert await holds(short, recent)

@@ -11,7 +11,7 @@ import pytest
 from meshchat import records
 from meshchat.app import RunningNode
 from meshchat.sync import zoneauth
-from meshchat.sync.server import MSGPACK, PREFIX
+from meshchat.sync.wire import MSGPACK, PREFIX
 from tests.factories import make_record
 from tests.mesh import QUICK, ZONE, eventually, ids, line, start_nodes, stop_all, wait_live
 from tests.nodes import ApiClient

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from meshchat.app import RunningNode
+from tests.mesh import QUICK, eventually, line, start_nodes, stop_all, wait_live
 from tests.nodes import ApiClient
 
 WAIT_S = 10.0
@@ -126,3 +128,39 @@ async def test_login_reports_the_last_visit(client: ApiClient) -> None:
     await client.request("POST", "/api/v1/logout")
     again = await client.login("W1AW")
     assert isinstance(again.body["last_visit"], int)
+
+
+async def test_a_typing_channel_no_peer_accepts_is_refused_at_the_socket(
+    tmp_path: Path,
+) -> None:
+    """A control character in a typing channel is refused where the browser hears why.
+
+    It used to be built into a notice, refused by the peer's parser, and the whole presence
+    exchange of that round failed silently.
+    """
+    nodes = await start_nodes(tmp_path, 2, QUICK)
+    writer = ApiClient(nodes[0].url)
+    try:
+        line(nodes)
+        await wait_live(nodes)
+        await writer.login("W1AW")
+        ws = await _open(writer)
+        try:
+            await _next(ws, "hello")
+            await ws.send_json({"type": "typing", "channel": "ops\x07"})
+            error = await _next(ws, "error")
+            assert error["error"] == "bad_channel"
+            # A good notice still crosses, and the peer refused nothing on the way.
+            await ws.send_json({"type": "typing", "channel": "ops"})
+
+            async def peer_knows_the_user() -> bool:
+                users = nodes[1].node.presence.remote("MeshChat")
+                return any(u.callsign == "W1AW" for u in users)
+
+            await eventually(peer_knows_the_user, WAIT_S, "presence with the typing notice")
+            assert nodes[1].node.sync.errors == {}
+        finally:
+            await ws.close()
+    finally:
+        await writer.close()
+        await stop_all(nodes)

@@ -1,0 +1,245 @@
+"""Presence: who is online on which node and who is typing; gossiped, never logged.
+
+One ``PresenceService`` per node owns both tables: the local users (one entry per open
+browser session, fed by the web layer) and what peers reported (fed by sync), with one
+TTL. Web and sync get the same service from the composition root. The entry types are
+wire values (DESIGN §5.2 ``presence``) that validate on construction (STYLE.md 3), so an
+invalid one cannot exist, wherever it was built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from meshchat import callsign as callsigns
+from meshchat import schemas
+from meshchat.clock import wall_ms
+from meshchat.errors import RemoteProtocolError
+from meshchat.timing import Timing
+
+STATUSES = ("online", "away", "busy")
+MAX_PRESENCE = 1000  # entries per zone table and per request (docs/sync-threat-model.md)
+MAX_TYPING = 100
+TYPING_TTL_MS = 6000  # the longest a typing notice may last
+U64_MAX = 2**64 - 1
+
+
+def _need(cond: bool, detail: str) -> None:
+    if not cond:
+        raise RemoteProtocolError(detail)
+
+
+def _fields(value: Any, names: frozenset[str]) -> Mapping[str, Any]:
+    _need(isinstance(value, dict), "an entry must be a map")
+    unknown = set(value) - names
+    _need(not unknown, f"unknown keys: {sorted(map(str, unknown))[:5]}")
+    return value  # type: ignore[no-any-return]
+
+
+def _uint(value: Any, name: str, top: int = U64_MAX) -> None:
+    _need(type(value) is int and 0 <= value <= top, f"{name} must be an integer 0..{top}")
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceEntry:
+    """One user online somewhere in the zone."""
+
+    callsign: str
+    node: str
+    status: str
+    since: int
+    last_seen: int
+
+    def __post_init__(self) -> None:
+        """Refuse a value that no peer would accept."""
+        _need(isinstance(self.callsign, str) and callsigns.is_valid(self.callsign), "bad callsign")
+        _need(isinstance(self.node, str) and schemas.valid_zone(self.node), "bad node name")
+        _need(self.status in STATUSES, f"status must be one of {STATUSES}")
+        _uint(self.since, "since")
+        _uint(self.last_seen, "last_seen")
+
+    @classmethod
+    def parse(cls, value: Any) -> PresenceEntry:
+        """Build an entry from a decoded map; RemoteProtocolError if it is not one."""
+        m: Any = _fields(value, frozenset({"callsign", "node", "status", "since", "last_seen"}))
+        return cls(
+            m.get("callsign"), m.get("node"), m.get("status"), m.get("since"), m.get("last_seen")
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack- and JSON-ready map."""
+        return {
+            "callsign": self.callsign,
+            "node": self.node,
+            "status": self.status,
+            "since": self.since,
+            "last_seen": self.last_seen,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TypingEntry:
+    """Someone is typing in a channel; it lapses after ``ttl_ms`` unless repeated."""
+
+    callsign: str
+    node: str
+    channel: str
+    ttl_ms: int = TYPING_TTL_MS
+
+    def __post_init__(self) -> None:
+        """Refuse a value that no peer would accept (a channel with a control character)."""
+        _need(isinstance(self.callsign, str) and callsigns.is_valid(self.callsign), "bad callsign")
+        _need(isinstance(self.node, str) and schemas.valid_zone(self.node), "bad node name")
+        _need(isinstance(self.channel, str) and schemas.valid_channel(self.channel), "bad channel")
+        _uint(self.ttl_ms, "ttl_ms", TYPING_TTL_MS)
+
+    @classmethod
+    def parse(cls, value: Any) -> TypingEntry:
+        """Build a notice from a decoded map; RemoteProtocolError if it is not one."""
+        m: Any = _fields(value, frozenset({"callsign", "node", "channel", "ttl_ms"}))
+        return cls(m.get("callsign"), m.get("node"), m.get("channel"), m.get("ttl_ms"))
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready map."""
+        return {
+            "callsign": self.callsign,
+            "node": self.node,
+            "channel": self.channel,
+            "ttl_ms": self.ttl_ms,
+        }
+
+
+class PresenceTable:
+    """Remote presence entries of one zone, merged and expired by time (sans-I/O)."""
+
+    def __init__(self, ttl_ms: int) -> None:
+        self.ttl_ms = ttl_ms
+        self._entries: dict[tuple[str, str], PresenceEntry] = {}
+
+    def merge(self, entries: Iterable[PresenceEntry], now_ms: int, own_node: str) -> None:
+        """Take in what a peer reported; our own node's users are ours to say."""
+        for heard in entries:
+            if heard.node == own_node:
+                continue
+            entry = heard
+            if entry.last_seen > now_ms + self.ttl_ms:  # a peer's clock far ahead: clamp it
+                entry = PresenceEntry(entry.callsign, entry.node, entry.status, entry.since, now_ms)
+            if entry.last_seen <= now_ms - self.ttl_ms:
+                continue
+            key = (entry.callsign, entry.node)
+            known = self._entries.get(key)
+            if known is None or entry.last_seen > known.last_seen:
+                self._entries[key] = entry
+        self._trim(now_ms)
+
+    def live(self, now_ms: int) -> list[PresenceEntry]:
+        """Return the entries heard from peers that have not expired."""
+        self._trim(now_ms)
+        return list(self._entries.values())
+
+    def _trim(self, now_ms: int) -> None:
+        cutoff = now_ms - self.ttl_ms
+        for key in [k for k, e in self._entries.items() if e.last_seen <= cutoff]:
+            del self._entries[key]
+        if len(self._entries) > MAX_PRESENCE:  # bound memory: keep the freshest
+            keep = sorted(self._entries.items(), key=lambda kv: kv[1].last_seen)[-MAX_PRESENCE:]
+            self._entries = dict(keep)
+
+
+def combined(local: list[PresenceEntry], remote: list[PresenceEntry]) -> list[PresenceEntry]:
+    """Return local entries followed by remote ones, one per (callsign, node), bounded."""
+    seen: dict[tuple[str, str], PresenceEntry] = {}
+    for entry in [*local, *remote]:
+        seen.setdefault((entry.callsign, entry.node), entry)
+    return list(seen.values())[:MAX_PRESENCE]
+
+
+@dataclass
+class _Local:
+    """One open browser session on this node."""
+
+    callsign: str
+    status: str
+    since_ms: int
+    last_seen_ms: int
+
+
+class PresenceService:
+    """The node's one view of presence: its own users and what peers told it."""
+
+    def __init__(
+        self,
+        node_name: str,
+        zones: Iterable[str],
+        timing: Timing,
+        clock: Callable[[], int] = wall_ms,
+    ) -> None:
+        self.node_name = node_name
+        self.ttl_ms = int(timing.presence_ttl_s * 1000)
+        self.idle_ms = int(timing.idle_s * 1000)
+        self._clock = clock
+        self._local: dict[str, _Local] = {}
+        self._remote = {zone: PresenceTable(self.ttl_ms) for zone in zones}
+
+    # -- this node's users (the web layer reports them) ---------------------------------
+
+    def join(self, key: str, callsign: str) -> None:
+        """A browser session began (``key`` names it; it is not shown anywhere)."""
+        now = self._clock()
+        self._local[key] = _Local(callsign, "online", now, now)
+
+    def seen(self, key: str) -> None:
+        """The session's browser is still there."""
+        local = self._local.get(key)
+        if local is not None:
+            local.last_seen_ms = self._clock()
+
+    def leave(self, key: str) -> None:
+        """The session ended."""
+        self._local.pop(key, None)
+
+    def set_status(self, callsign: str, status: str) -> None:
+        """Set online / away / busy for every session of ``callsign`` on this node."""
+        if status not in STATUSES:
+            raise RemoteProtocolError(f"status must be one of {', '.join(STATUSES)}")
+        for local in self._local.values():
+            if local.callsign == callsign:
+                local.status = status
+
+    def status_of(self, key: str) -> str:
+        """Return the status of one session ("online" when it is not known)."""
+        local = self._local.get(key)
+        return local.status if local is not None else "online"
+
+    def local(self, zone: str) -> list[PresenceEntry]:
+        """Return this node's users who are not idle (a session is in every zone served)."""
+        del zone
+        now = self._clock()
+        latest: dict[str, PresenceEntry] = {}
+        for local in self._local.values():
+            if local.last_seen_ms < now - self.idle_ms:
+                continue
+            entry = PresenceEntry(local.callsign, self.node_name, local.status, local.since_ms, now)
+            known = latest.get(entry.callsign)
+            if known is None or entry.since < known.since:
+                latest[entry.callsign] = entry
+        return list(latest.values())
+
+    # -- what peers reported (sync reports it) -------------------------------------------
+
+    def merge(self, zone: str, entries: Iterable[PresenceEntry]) -> None:
+        """Take in a peer's entries for a zone this node serves."""
+        table = self._remote.get(zone)
+        if table is not None:
+            table.merge(entries, self._clock(), self.node_name)
+
+    def remote(self, zone: str) -> list[PresenceEntry]:
+        """Return the live entries peers reported for ``zone``."""
+        table = self._remote.get(zone)
+        return table.live(self._clock()) if table is not None else []
+
+    def zone(self, zone: str) -> list[PresenceEntry]:
+        """Return everyone online in ``zone``: this node's users first, then the rest."""
+        return combined(self.local(zone), self.remote(zone))
