@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import platform as _platform
 from pathlib import Path
@@ -23,7 +24,7 @@ def node_platform() -> str:
 
 async def announce(outbox: Outbox, store: Store, zones: tuple[str, ...]) -> None:
     """Sign a ``node`` record in each zone when the name, platform or version changed."""
-    platform = node_platform()
+    platform = await asyncio.to_thread(node_platform)
     fingerprint = f"{outbox.node_name}|{platform}|{__version__}"
     for zone in zones:
         key = f"announced:{zone}"

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
+from blockbuster import blockbuster_ctx
 from nacl.signing import SigningKey
 
 from meshchat.records import Record
@@ -92,3 +93,15 @@ def user_key() -> SigningKey:
 def make_record() -> Callable[..., Record]:
     """The ``factories.make_record`` builder: ``make_record(kind, zone, ts, key=..., **body)``."""
     return factories.make_record
+
+
+@pytest.fixture(autouse=True)
+def _no_blocking_calls() -> Iterator[None]:
+    """Fail a test in which meshchat's code makes a blocking call on the event loop.
+
+    blockbuster (as python-zeroconf's suite uses it) raises BlockingError from file,
+    socket, sleep and sqlite calls made on the loop's thread with a frame of the package on
+    the stack; the tests' own set-up may block. Threads (aiosqlite's, executors) may block.
+    """
+    with blockbuster_ctx(["meshchat"]):
+        yield

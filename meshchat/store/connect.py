@@ -18,7 +18,11 @@ log = logging.getLogger(__name__)
 
 
 def take_lock(lock_path: Path) -> int:
-    """Hold an exclusive flock on ``lock_path`` for the life of the store, or fail at once."""
+    """Hold an exclusive flock on ``lock_path`` for the life of the store, or fail at once.
+
+    Creates the folder of the store first. Blocking: call it off the event loop.
+    """
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -60,8 +60,7 @@ class Store:
         """Open (creating and migrating) the store at ``path``; StoreError if unusable."""
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            lock_fd = connect.take_lock(Path(f"{path}.lock"))
+            lock_fd = await asyncio.to_thread(connect.take_lock, Path(f"{path}.lock"))
         except OSError as exc:
             raise StoreError(f"cannot open store {path}: {exc.strerror}") from None
         conns: list[aiosqlite.Connection] = []

@@ -102,11 +102,11 @@ async def follow_services(
     zones = tuple(zones)
     last: object = object()  # matches no signature: the first pass always reads
     while True:
-        sig = aredn.signature(path)
+        sig = await asyncio.to_thread(aredn.signature, path)
         if sig != last:
             if sig is None:
                 log.warning("the AREDN service list %s is missing; no peers from it", path)
-            lines = aredn.read_lines(path) if sig is not None else []
+            lines = await asyncio.to_thread(aredn.read_lines, path) if sig is not None else []
             await sink.update("aredn-services", "aredn", aredn.peer_urls(lines, zones, rule))
             last = sig
         await asyncio.sleep(poll_s)

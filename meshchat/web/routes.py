@@ -7,6 +7,7 @@ sync: the handler objects arrive built by the composition root.
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -96,13 +97,14 @@ def _asset(name: str) -> Traversable | None:
 async def _static(request: web.Request) -> web.Response:
     """Serve one of the UI's files."""
     name = request.match_info.get("name", "index.html")
-    asset = _asset(name)
+    asset = await asyncio.to_thread(_asset, name)
     if asset is None:
         raise web.HTTPNotFound(text="no such file")
     content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if name.endswith(".js"):
         content_type = "text/javascript"
-    response = web.Response(body=asset.read_bytes(), content_type=content_type)
+    body = await asyncio.to_thread(asset.read_bytes)
+    response = web.Response(body=body, content_type=content_type)
     # The page itself must never be stale after an upgrade; assets may be cached briefly.
     response.headers["Cache-Control"] = "no-cache" if name.endswith(".html") else "max-age=300"
     response.enable_compression()
