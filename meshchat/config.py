@@ -9,13 +9,13 @@ from __future__ import annotations
 import dataclasses
 import socket
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from meshchat import schemas
+from meshchat.configtypes import build, build_list, coerce, field_type
 from meshchat.errors import ConfigError
 
 
@@ -77,6 +77,17 @@ class WebConfig:
     login_attempts_per_minute: int = 10
 
 
+PEER_KINDS = ("auto", "native", "legacy")
+
+
+@dataclass(frozen=True)
+class PeerEntry:
+    """[[peers]]: one static peer with its options (``sync.peers`` lists plain URLs)."""
+
+    url: str
+    kind: str = "auto"  # auto: probe it; native: a meshchat node; legacy: a MeshChat 1.x node
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of one node."""
@@ -86,12 +97,18 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    peers: tuple[PeerEntry, ...] = ()
     source: str = "<built-in defaults>"
 
     @property
     def listen_host(self) -> str:
         """Return the host part of ``node.listen``."""
         return split_listen(self.node.listen, "node.listen", self.source)[0]
+
+    @property
+    def static_peers(self) -> list[PeerEntry]:
+        """Return every static peer: ``sync.peers`` (probed) and the ``[[peers]]`` entries."""
+        return [PeerEntry(url) for url in self.sync.peers] + list(self.peers)
 
     @property
     def listen_port(self) -> int:
@@ -106,11 +123,20 @@ SECTIONS: dict[str, type[Any]] = {
     "discovery": DiscoveryConfig,
     "web": WebConfig,
 }
+# Lists of tables (``[[name]]``), one frozen dataclass per entry.
+LIST_SECTIONS: dict[str, type[Any]] = {
+    "peers": PeerEntry,
+}
 
 
 def documented_keys() -> list[str]:
     """Return every ``section.key`` the configuration knows, for the docs test."""
     return [f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
+
+
+def documented_list_keys() -> list[str]:
+    """Return every ``name[].key`` of the lists of tables, for the docs test."""
+    return [f"{s}[].{f.name}" for s, cls in LIST_SECTIONS.items() for f in dataclasses.fields(cls)]
 
 
 def split_listen(value: str, key: str, source: str) -> tuple[str, int]:
@@ -140,12 +166,15 @@ def from_mapping(raw: dict[str, Any], source: str) -> Config:
     """Build a Config from parsed TOML, rejecting unknown keys and wrong types."""
     sections: dict[str, Any] = {}
     for name, table in raw.items():
+        if name in LIST_SECTIONS:
+            sections[name] = build_list(LIST_SECTIONS[name], name, table, source)
+            continue
         cls = SECTIONS.get(name)
         if cls is None:
             raise ConfigError(f"{source}: unknown section or key {name!r}")
         if not isinstance(table, dict):
             raise ConfigError(f"{source}: [{name}] must be a table")
-        sections[name] = _build(cls, name, table, source)
+        sections[name] = build(cls, name, table, source)
     return validate(Config(**sections, source=source))
 
 
@@ -158,58 +187,9 @@ def with_overrides(config: Config, **overrides: Any) -> Config:
         section, _, key = dotted.partition("__")
         if section not in SECTIONS or key not in typing.get_type_hints(SECTIONS[section]):
             raise ConfigError(f"command line: unknown setting {dotted!r}")
-        coerced = _coerce(_field_type(SECTIONS[section], key), value, f"--{key}", "command line")
+        coerced = coerce(field_type(SECTIONS[section], key), value, f"--{key}", "command line")
         sections[section] = dataclasses.replace(sections[section], **{key: coerced})
     return validate(dataclasses.replace(config, **sections))
-
-
-def _field_type(cls: type[Any], key: str) -> Any:
-    return typing.get_type_hints(cls)[key]
-
-
-def _build(cls: type[Any], section: str, table: dict[str, Any], source: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in hints:
-            raise ConfigError(f"{source}: unknown key {section}.{key}")
-        values[key] = _coerce(hints[key], value, f"{section}.{key}", source)
-    return cls(**values)
-
-
-def _coerce(hint: Any, value: Any, key: str, source: str) -> Any:
-    """Check ``value`` against the field's type; the only conversions are lists to tuples."""
-
-    def bad(expected: str) -> ConfigError:
-        return ConfigError(f"{source}: {key} must be {expected}, got {value!r}")
-
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if hint is int:
-        if type(value) is not int:
-            raise bad("an integer")
-        return value
-    if hint is float:
-        if type(value) not in (int, float):
-            raise bad("a number")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise bad("a string")
-        return value
-    if hint is Path:
-        if not isinstance(value, str | Path):
-            raise bad("a path string")
-        return Path(value)
-    if typing.get_origin(hint) is tuple or isinstance(hint, types.GenericAlias):
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise bad("a list of strings")
-        return tuple(value)
-    raise bad(str(hint))  # pragma: no cover - every field type is handled above
 
 
 def validate(config: Config) -> Config:
@@ -246,6 +226,15 @@ def validate(config: Config) -> Config:
     for peer in sync.peers:
         if not peer.startswith(("http://", "https://")):
             raise fail("sync.peers", f"entry {peer!r} must be an http:// or https:// URL")
+    seen = set(sync.peers)
+    for i, entry in enumerate(config.peers):
+        if not entry.url.startswith(("http://", "https://")):
+            raise fail(f"peers[{i}].url", f"must be an http:// or https:// URL, got {entry.url!r}")
+        if entry.kind not in PEER_KINDS:
+            raise fail(f"peers[{i}].kind", f"must be one of {', '.join(PEER_KINDS)}")
+        if entry.url.rstrip("/") in {u.rstrip("/") for u in seen}:
+            raise fail(f"peers[{i}].url", f"{entry.url!r} is listed twice")
+        seen.add(entry.url)
     found = config.discovery
     for key in ("aredn_poll_s", "aredn_node_poll_s"):
         if getattr(found, key) <= 0:
