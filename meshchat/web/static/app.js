@@ -345,17 +345,27 @@ function channelHash(name) {
   return name ? "#/c/" + encodeURIComponent(name) : "#/all";
 }
 
+/** decodeURIComponent, or null for a malformed escape (a hand-edited or cut-off link). */
+function decodePart(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch (err) {
+    return null;
+  }
+}
+
 function route() {
   if (!S.me || !S.sidebar) return;
   const hash = location.hash || "";
   let view;
-  const part = (prefix) => decodeURIComponent(hash.slice(prefix.length));
+  const part = (prefix) => decodePart(hash.slice(prefix.length));
   if (hash === "#/status") view = { kind: "status" };
   else if (hash.startsWith("#/c/")) view = { kind: "channel", name: part("#/c/") };
   else if (hash.startsWith("#/dm/")) view = { kind: "dm", name: normalizeCallsign(part("#/dm/")) || "" };
   else if (hash.startsWith("#/search/")) view = { kind: "search", q: part("#/search/") };
   else if (hash === "#/all") view = { kind: "all", name: "" };
-  else {
+  if (!view || view.name === null || view.q === null) {
+    // No hash, one naming no view, or one that does not decode: the default view.
     const def = S.sidebar.defaultChannel;
     view = def ? { kind: "channel", name: def } : { kind: "all", name: "" };
   }
