@@ -5,7 +5,7 @@ import * as api from "./api.js";
 import { Composer } from "./compose.js";
 import { $, CALLSIGN_RULE, clear, el, normalizeCallsign } from "./dom.js";
 import { Live } from "./live.js";
-import { messageRow, snippet, startEdit } from "./messages.js";
+import { messageRow, startEdit } from "./messages.js";
 import * as notify from "./notify.js";
 import { renderStatus } from "./status.js";
 import { Sidebar } from "./sidebar.js";
@@ -912,5 +912,4 @@ async function boot() {
   }
 }
 
-export const __test = { S, snippet };
 boot();
