@@ -2,6 +2,7 @@
 // search), live updates over one WebSocket, unread counts and notifications.
 
 import * as api from "./api.js";
+import { MessageCache } from "./cache.js";
 import { Composer } from "./compose.js";
 import { $, CALLSIGN_RULE, clear, el, normalizeCallsign } from "./dom.js";
 import { Live } from "./live.js";
@@ -20,7 +21,7 @@ const S = {
   zone: null,
   live: null,
   view: { kind: "all", name: "" }, // all | channel | dm | search
-  cache: new Map(), // id -> message object, every message seen this session
+  cache: new MessageCache(), // every message seen this session, indexed by reply_to
   rows: new Map(), // id -> row element in the main list
   shown: [], // ids in the main list, in (ts, id) order
   hasOlder: false,
@@ -237,7 +238,7 @@ function inView(m) {
 
 function onMessage(m, live) {
   const known = S.cache.has(m.id);
-  S.cache.set(m.id, m);
+  S.cache.put(m);
   if (known) return onUpdate(m);
   const mine = m.callsign === S.me.callsign;
   const visible = inView(m) && S.atLive && !document.hidden && $("status-page").hidden;
@@ -255,14 +256,11 @@ function onMessage(m, live) {
 }
 
 function onUpdate(m) {
-  S.cache.set(m.id, m);
+  S.cache.put(m);
   refreshRow(m.id);
   if (S.threadRoot) renderThread();
   // Replies quote this message: redraw their quotes.
-  for (const id of S.shown) {
-    const other = S.cache.get(id);
-    if (other && other.reply_to === m.id) refreshRow(id);
-  }
+  for (const id of S.cache.replies(m.id)) refreshRow(id);
 }
 
 function alertUser(m) {
@@ -450,7 +448,7 @@ function resetList() {
 
 async function fetchPage(extra) {
   const reply = await api.get("messages", { ...viewParams(), limit: PAGE, ...extra });
-  for (const m of reply.messages) S.cache.set(m.id, m);
+  for (const m of reply.messages) S.cache.put(m);
   return reply.messages;
 }
 
@@ -548,7 +546,7 @@ function openInContext(m) {
     if (!current()) return;
     resetList();
     const msgs = [...before.messages, m, ...after.messages];
-    for (const x of msgs) S.cache.set(x.id, x);
+    for (const x of msgs) S.cache.put(x);
     S.hasOlder = before.messages.length === CONTEXT;
     S.atLive = after.messages.length < CONTEXT;
     $("to-latest").hidden = S.atLive;
@@ -574,7 +572,7 @@ function rowContext() {
     myKey: S.me.key,
     showChannel: S.view.kind === "all" || S.view.kind === "search",
     lookup: (id) => S.cache.get(id),
-    replies: (id) => countReplies(id),
+    replies: (id) => S.cache.replyCount(id),
     reply: (m) => S.composer.setReply(m),
     thread: (id) => openThread(id),
     react: (m, emoji) => act(() => api.post(`messages/${m.id}/reactions`, { emoji })),
@@ -608,12 +606,6 @@ async function act(fn) {
   } catch (err) {
     systemLine("Not done: " + err.message);
   }
-}
-
-function countReplies(id) {
-  let n = 0;
-  for (const m of S.cache.values()) if (m.reply_to === id) n += 1;
-  return n;
 }
 
 function buildRow(m, history) {
@@ -687,20 +679,8 @@ function nearBottom(list) {
 
 // -- threads -------------------------------------------------------------------------------
 
-function threadRootOf(id) {
-  let m = S.cache.get(id);
-  let root = id;
-  const seen = new Set();
-  while (m && m.reply_to && S.cache.has(m.reply_to) && !seen.has(m.id)) {
-    seen.add(m.id);
-    root = m.reply_to;
-    m = S.cache.get(root);
-  }
-  return root;
-}
-
 function openThread(id) {
-  S.threadRoot = threadRootOf(id);
+  S.threadRoot = S.cache.rootOf(id);
   $("thread").hidden = false;
   document.body.classList.add("thread-open");
   renderThread();
@@ -710,7 +690,7 @@ function openThread(id) {
   api
     .get("messages", { zone: S.zone, thread: root })
     .then((reply) => {
-      for (const m of reply.messages) if (!S.cache.has(m.id)) S.cache.set(m.id, m);
+      for (const m of reply.messages) if (!S.cache.has(m.id)) S.cache.put(m);
       if (S.threadRoot === root) renderThread();
     })
     .catch(() => {}); // the thread shows what is loaded
@@ -726,21 +706,10 @@ function renderThread() {
   const box = $("thread-messages");
   clear(box);
   const root = S.cache.get(S.threadRoot);
-  const members = new Set([S.threadRoot]);
-  const all = [...S.cache.values()].sort(order);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const m of all) {
-      if (!members.has(m.id) && members.has(m.reply_to)) {
-        members.add(m.id);
-        grew = true;
-      }
-    }
-  }
+  const members = S.cache.thread(S.threadRoot).sort(order);
   const ctx = { ...rowContext(), showChannel: true, reply: () => $("thread-input").focus() };
   if (!root) box.append(el("p", { class: "sys" }, "The first message of this thread is not loaded; scroll back to find it."));
-  for (const m of all) if (members.has(m.id)) box.append(messageRow(m, ctx));
+  for (const m of members) box.append(messageRow(m, ctx));
 }
 
 async function sendThreadReply(ev) {
