@@ -21,5 +21,5 @@ export const S = {
   shown: [], // ids in the main list, in (ts, id) order (list.js)
   hasOlder: false, // the node has messages before the first shown (paging.js)
   atLive: true, // the list ends at the newest message, so live ones join it (paging.js)
-  lastScrollTop: 0, // tells a scroll up from a scroll down (list.js, controls.js)
+  lastScrollTop: 0, // tells a scroll up from a scroll down (list.js, paging.js, controls.js)
 };
