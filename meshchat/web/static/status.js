@@ -4,19 +4,23 @@
 import * as api from "./api.js";
 import { ago, clear, el, svg } from "./dom.js";
 
-const STALE_S = 180; // a peer not synced for three anti-entropy rounds looks stale
-
-function peerState(p) {
+/**
+ * A peer's state for the dot, the line and the table. When it counts as stale is the
+ * node's call (``timing.peer_stale_s``, a few of its sync rounds): the UI has no period
+ * of its own, so a node that names none never has stale peers here.
+ */
+function peerState(p, timing) {
   if (p.failures > 0 || p.last_error) return "failing";
   if (!p.last_sync) return "never";
-  return Date.now() / 1000 - p.last_sync > STALE_S ? "stale" : "synced";
+  const staleS = timing && timing.peer_stale_s;
+  return typeof staleS === "number" && Date.now() / 1000 - p.last_sync > staleS ? "stale" : "synced";
 }
 
 function peerName(p) {
   return p.name || p.url.replace(/^https?:\/\//, "");
 }
 
-function picture(nodeName, peers) {
+function picture(nodeName, peers, timing) {
   const w = 360;
   const h = peers.length > 1 ? 240 : 140;
   const cx = w / 2;
@@ -32,7 +36,7 @@ function picture(nodeName, peers) {
     const a = Math.PI + (2 * Math.PI * i) / peers.length; // the first peer on the left
     const x = cx + (w / 2 - 60) * Math.cos(a);
     const y = cy + r * Math.sin(a);
-    const state = peerState(p);
+    const state = peerState(p, timing);
     pic.append(svg("line", { x1: cx, y1: cy, x2: x, y2: y, class: `link ${state}` }));
     const g = svg("g", { class: `peer ${state}` });
     g.append(svg("title", {}, `${peerName(p)}: ${state}`));
@@ -82,7 +86,7 @@ export async function renderStatus(target, zone) {
   const rejects = Object.entries(st.rejects || {});
   fact("Refused", rejects.length ? rejects.map(([k, v]) => `${k}: ${v}`).join(", ") : "none");
   target.append(el("div", { class: "status-grid" }, dl, el("figure", { class: "peer-fig" },
-    picture(st.node.name, peers), el("figcaption", { class: "muted" }, "Peers and when each last synced"))));
+    picture(st.node.name, peers, st.timing), el("figcaption", { class: "muted" }, "Peers and when each last synced"))));
 
   const table = el("table", { class: "peers" });
   table.append(el("caption", null, `Peers (${peers.length})`));
@@ -91,7 +95,7 @@ export async function renderStatus(target, zone) {
       (t) => el("th", { scope: "col" }, t)))));
   const tbody = el("tbody");
   for (const p of peers) {
-    const state = peerState(p);
+    const state = peerState(p, st.timing);
     tbody.append(el("tr", null,
       el("th", { scope: "row", title: p.url }, peerName(p)),
       el("td", null, el("span", { class: `dot ${state}` }), " " + state),

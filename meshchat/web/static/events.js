@@ -1,0 +1,92 @@
+// What each frame of the live socket (docs/live-api.md) does to the page: new and
+// changed messages, channels, presence, typing, and a reset that reloads everything.
+
+import * as api from "./api.js";
+import { $ } from "./dom.js";
+import { addRows, refreshReplies, refreshRow } from "./list.js";
+import * as notify from "./notify.js";
+import { clearTyping, onPresence, onTyping } from "./presence.js";
+import { channelHash, dmHash, route } from "./router.js";
+import { S } from "./state.js";
+import { refreshThread } from "./threads.js";
+import { inView, showHead, updateTitle } from "./view.js";
+
+/** A handler for one Live connection's frames. History loads after its first hello,
+ * so nothing falls between the page and the socket. */
+export function liveEvents() {
+  let firstHello = true;
+  return (ev) => {
+    switch (ev.type) {
+      case "hello":
+        if (firstHello) {
+          firstHello = false;
+          route();
+        }
+        break;
+      case "message":
+        onMessage(ev.message);
+        break;
+      case "update":
+        onUpdate(ev.message);
+        break;
+      case "channel":
+        S.sidebar.upsertChannel(ev.channel);
+        if (S.view.kind === "channel" && S.view.name === ev.channel.name) showHead();
+        break;
+      case "presence":
+        onPresence(ev.users);
+        break;
+      case "typing":
+        onTyping(ev);
+        break;
+      case "reset":
+        refreshAll();
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+/** The node cannot replay from our cursor (those records were pruned): reload it all. */
+async function refreshAll() {
+  try {
+    const channels = await api.get("channels", { zone: S.zone });
+    S.sidebar.setChannels(channels.channels, channels.default);
+  } catch (err) {
+    return;
+  }
+  route();
+}
+
+function onMessage(m) {
+  const known = S.cache.has(m.id);
+  S.cache.put(m);
+  if (known) return onUpdate(m); // already loaded over HTTP, or a repeat
+  const mine = m.callsign === S.me.callsign;
+  const visible = inView(m) && S.atLive && !document.hidden && $("status-page").hidden;
+  if (inView(m) && S.atLive) addRows([m], false);
+  else if (inView(m)) $("to-latest").hidden = false;
+  S.sidebar.countMessage(m, visible, mine);
+  if (m.reply_to) refreshThread();
+  if (m.reply_to) refreshRow(m.reply_to); // its "Thread (n)" count
+  const forMe = !mine && (m.to === S.me.callsign || (m.mentions || []).includes(S.me.callsign));
+  if (forMe && !visible) alertUser(m);
+  clearTyping(m.callsign, m.channel);
+  updateTitle();
+}
+
+function onUpdate(m) {
+  S.cache.put(m);
+  refreshRow(m.id);
+  refreshThread();
+  refreshReplies(m.id); // they quote it
+}
+
+function alertUser(m) {
+  if (S.prefs.sound) notify.chirp();
+  const title = m.to ? `Direct message from ${m.callsign}` : `${m.callsign} mentioned you`;
+  notify.desktop(title, m.text, () => {
+    location.hash = m.to ? dmHash(m.callsign) : channelHash(m.channel);
+  });
+}

@@ -1,0 +1,63 @@
+// The current view (Everything, a channel, a direct conversation or a search): which
+// messages belong in it, what it asks the node for, its heading and the tab's title.
+
+import { $ } from "./dom.js";
+import { S } from "./state.js";
+
+/** Whether live message ``m`` belongs in the current view (a search takes none). */
+export function inView(m) {
+  const v = S.view;
+  if (v.kind === "all") return !m.to;
+  if (v.kind === "channel") return !m.to && m.channel === v.name;
+  if (v.kind === "dm") {
+    return !!m.to && ((m.callsign === S.me.callsign && m.to === v.name) || (m.callsign === v.name && m.to === S.me.callsign));
+  }
+  return false;
+}
+
+/** The query of GET /api/v1/messages that selects the current view. */
+export function viewParams() {
+  const v = S.view;
+  const p = { zone: S.zone };
+  if (v.kind === "channel") p.channel = v.name;
+  if (v.kind === "dm") p.dm = v.name;
+  if (v.kind === "search") p.q = v.q;
+  return p;
+}
+
+export function showHead() {
+  const v = S.view;
+  const title = $("view-title");
+  const topic = $("view-topic");
+  $("topic-form").hidden = true;
+  $("edit-topic").hidden = v.kind !== "channel";
+  $("composer").hidden = v.kind === "search";
+  $("typing").hidden = v.kind === "search";
+  if (v.kind === "channel") {
+    const ch = S.sidebar.channel(v.name);
+    title.textContent = "#" + v.name;
+    topic.textContent = ch && ch.topic ? ch.topic : "No topic yet.";
+    $("message-input").placeholder = `Message #${v.name}`;
+  } else if (v.kind === "all") {
+    title.textContent = "Everything";
+    topic.textContent = "Every channel of the zone. Messages sent here go to the Everything channel.";
+    $("message-input").placeholder = "Message Everything";
+  } else if (v.kind === "dm") {
+    title.textContent = "Direct: " + v.name;
+    topic.textContent = `Only you and ${v.name} see these messages.`;
+    $("message-input").placeholder = `Message ${v.name}`;
+  } else {
+    title.textContent = "Search";
+    topic.textContent = `Messages matching “${v.q}”, in every channel`;
+    $("search-input").value = v.q;
+  }
+  updateTitle();
+}
+
+/** "(3) #ops · MeshChat": the unread count and the view; the status page sets its own. */
+export function updateTitle() {
+  if (!$("status-page").hidden) return;
+  const n = S.sidebar ? S.sidebar.totalUnread() : 0;
+  const where = $("view-title").textContent;
+  document.title = `${n ? `(${n}) ` : ""}${where} · MeshChat`;
+}
