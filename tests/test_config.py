@@ -234,3 +234,48 @@ def test_configs_are_frozen() -> None:
 )
 def test_split_listen(value: str, expected: tuple[str, int]) -> None:
     assert config.split_listen(value, "node.listen", "src") == expected
+
+
+def test_lists_of_tables_become_frozen_entries(tmp_path: Path) -> None:
+    cfg = config.load(
+        write(
+            tmp_path,
+            '[sync]\npeers = ["http://a:8080"]\n'
+            '[[peers]]\nurl = "http://b:8080"\n'
+            '[[peers]]\nurl = "http://c:8080"\nkind = "legacy"\n',
+        )
+    )
+    assert cfg.peers == (
+        config.PeerEntry("http://b:8080"),
+        config.PeerEntry("http://c:8080", kind="legacy"),
+    )
+    assert [(p.url, p.kind) for p in cfg.static_peers] == [
+        ("http://a:8080", "auto"),
+        ("http://b:8080", "auto"),
+        ("http://c:8080", "legacy"),
+    ]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.peers[0].kind = "native"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('[[peers]]\nurl = "http://a"\n[[peers]]\nurl = "http://b"\nkind = 1\n', "peers[1].kind"),
+        ('[[peers]]\nurl = "http://a"\nknid = "legacy"\n', "peers[0].knid"),
+        ('[[peers]]\nkind = "legacy"\n', "peers[0].url"),
+        ('[[peers]]\nurl = "10.0.0.1:8080"\n', "peers[0].url"),
+        ('[[peers]]\nurl = "http://a"\nkind = "perl"\n', "peers[0].kind"),
+        ('[sync]\npeers = ["http://a"]\n[[peers]]\nurl = "http://a/"\n', "peers[0].url"),
+        ("peers = 1\n", "peers"),
+        ('peers = ["http://a"]\n', "peers"),
+    ],
+)
+def test_list_entry_errors_name_file_section_index_and_key(
+    tmp_path: Path, text: str, where: str
+) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        config.load(path)
+    assert where in str(info.value)
+    assert str(path) in str(info.value)

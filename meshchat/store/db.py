@@ -19,15 +19,12 @@ from typing import Any
 
 import aiosqlite
 
-from meshchat.errors import RemoteProtocolError, StoreError
+from meshchat.errors import StoreError
 from meshchat.records import Record, load_trusted
-from meshchat.store import connect, ingest, prune, queries, resolve, views
+from meshchat.store import connect, ingest, pages, prune, queries, views
 from meshchat.store.models import ChannelView, MessageQuery, MessageView
-from meshchat.store.search import fts_query
 
 log = logging.getLogger(__name__)
-# A search first looks for its newest hits among limit x these many newest rows of the view.
-SEARCH_SCAN_FACTORS = (20, 200)
 
 
 class Store:
@@ -222,49 +219,8 @@ class Store:
 
     async def messages(self, query: MessageQuery) -> list[MessageView]:
         """Return one page of message views, ascending (ts, id); see MessageQuery."""
-        params: dict[str, Any] = {"zone": query.zone, "limit": query.limit}
-        if query.dm is not None:
-            view = "direct"
-            params["dm"] = resolve.dm_pair(*query.dm)
-        elif query.channel is not None:
-            view = "channel"
-            params["channel"] = query.channel
-        else:
-            view = "public"
-        if query.q is not None:
-            match = fts_query(query.q)
-            if match is None:
-                return []
-            params["q"] = match
         async with self._read() as conn:
-            window = "newest"
-            cursor = query.before or query.after
-            if cursor is not None:
-                window = "before" if query.before is not None else "after"
-                found = await conn.execute_fetchall(queries.CURSOR, (query.zone, cursor))
-                rows = list(found)
-                if not rows:
-                    raise RemoteProtocolError(f"unknown record id {cursor.hex()}")
-                params["ts"], params["id"] = int(rows[0][0]), bytes(rows[0][1])
-            elif query.since_ts is not None:
-                window, params["ts"] = "since", query.since_ts
-            page_rows: list[Any] = []
-            if query.q is not None and window in ("newest", "before"):
-                # Widen the window of recent rows until the page fills; only a search
-                # that stays rare falls back to joining every match (FTS first).
-                sql = queries.recent_search(view, window)
-                for factor in SEARCH_SCAN_FACTORS:
-                    params["scan"] = query.limit * factor
-                    page_rows = list(await conn.execute_fetchall(sql, params))
-                    if len(page_rows) >= query.limit:
-                        break
-            if len(page_rows) < query.limit:
-                sql = queries.page(view, window, query.q is not None)
-                page_rows = list(await conn.execute_fetchall(sql, params))
-            if window in ("newest", "before"):
-                page_rows.reverse()
-            records = [views.to_record(r) for r in page_rows]
-            return await views.load_views(conn, records, self._node_keys, self._node_key)
+            return await pages.message_page(conn, query, self._node_keys, self._node_key)
 
     async def message(self, zone: str, record_id: bytes) -> MessageView | None:
         """Return the view of one message (msg, file or legacy), or None."""

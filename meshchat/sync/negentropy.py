@@ -6,9 +6,29 @@ Section numbers (§) refer to shared/negentropy/PROTOCOL.md.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from hashlib import sha256
 
 from meshchat.errors import LocalProtocolError, RemoteProtocolError
+from meshchat.sync.negentropy_codec import (
+    BUCKETS,
+    FINGERPRINT_SIZE,
+    FRAME_SLACK,
+    IDLIST_THRESHOLD,
+    MIN_FRAME_LIMIT,
+    MODE_FINGERPRINT,
+    MODE_IDLIST,
+    MODE_SKIP,
+    PROTOCOL_VERSION,
+    VARINTS,
+    VERSION,
+    BoundWriter,
+    encode_varint,
+    fingerprint,
+    fp,
+    read_bound,
+    read_varint,
+    take,
+    varint,
+)
 from meshchat.sync.negentropy_storage import (
     ID_SIZE,
     INFINITY_TS,
@@ -31,116 +51,6 @@ __all__ = [
     "fingerprint",
 ]
 
-PROTOCOL_VERSION = 0x61
-FINGERPRINT_SIZE = 16
-BUCKETS = 16
-IDLIST_THRESHOLD = 2 * BUCKETS  # §7: fewer than 32 items go out as an IdList
-FRAME_SLACK = 200  # §10: "exceeded" means length > limit - 200
-MIN_FRAME_LIMIT = 4096
-MODE_SKIP, MODE_FINGERPRINT, MODE_IDLIST = 0, 1, 2
-
-_VERSION = bytes([PROTOCOL_VERSION])
-_SUM_MASK = 2**256 - 1
-_U64_MAX = 2**64 - 1
-
-
-def encode_varint(n: int) -> bytes:
-    """Return ``n`` as a §3 varint: base 128, most significant group first, minimal."""
-    out = [n & 0x7F]
-    n >>= 7
-    while n:
-        out.append(0x80 | (n & 0x7F))
-        n >>= 7
-    return bytes(reversed(out))
-
-
-_VARINTS = tuple(encode_varint(i) for i in range(1 << 14))  # every 1- and 2-byte varint
-
-
-def _varint(n: int) -> bytes:
-    """Return ``n`` as a varint, from the table when it is small."""
-    return _VARINTS[n] if n < 16384 else encode_varint(n)
-
-
-def _fp(sums: list[int], lower: int, upper: int) -> bytes:
-    """Return the §6 fingerprint of items[lower:upper] from prefix sums."""
-    total = ((sums[upper] - sums[lower]) & _SUM_MASK).to_bytes(ID_SIZE, "little")
-    return sha256(total + _varint(upper - lower)).digest()[:FINGERPRINT_SIZE]
-
-
-def fingerprint(ids: list[bytes]) -> bytes:
-    """Return the §6 fingerprint of a list of 32-byte ids (reference helper for tests)."""
-    total = sum(int.from_bytes(i, "little") for i in ids) & _SUM_MASK
-    data = total.to_bytes(ID_SIZE, "little") + encode_varint(len(ids))
-    return sha256(data).digest()[:FINGERPRINT_SIZE]
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    """Decode a varint at ``pos`` leniently (§3); return (value, next position)."""
-    value = 0
-    end = len(data)
-    while pos < end:
-        byte = data[pos]
-        pos += 1
-        value = (value << 7) | (byte & 0x7F)
-        if value > _U64_MAX:
-            # Both references hold varints in 64 bits; refusing larger ones also keeps a
-            # hostile run of continuation bytes from building a huge integer.
-            raise RemoteProtocolError("varint exceeds 64 bits")
-        if byte < 0x80:
-            return value, pos
-    raise RemoteProtocolError("message ends inside a varint")
-
-
-def _take(data: bytes, pos: int, size: int) -> tuple[bytes, int]:
-    """Return (data[pos:pos+size], pos+size), or raise if the message ends first."""
-    end = pos + size
-    if end > len(data):
-        raise RemoteProtocolError("message ends prematurely")
-    return data[pos:end], end
-
-
-def _read_bound(msg: bytes, pos: int, last_in: int) -> tuple[int, bytes, int]:
-    """Decode the Bound at ``pos < len(msg)`` against ``last_in``: (ts, prefix, next pos)."""
-    code = msg[pos]
-    if code < 0x80:
-        pos += 1
-    else:
-        code, pos = _read_varint(msg, pos)
-    if code == 0 or last_in == INFINITY_TS:
-        ts = INFINITY_TS  # §4.1: 0 means infinity, and infinity stays for the message
-    else:
-        ts = min(last_in + code - 1, INFINITY_TS)  # the C++ reference saturates
-    if pos < len(msg) and msg[pos] == 0:
-        return ts, b"", pos + 1
-    plen, pos = _read_varint(msg, pos)
-    if plen > ID_SIZE:
-        raise RemoteProtocolError("bound prefix longer than 32 bytes")
-    prefix, pos = _take(msg, pos, plen)
-    return ts, prefix, pos
-
-
-class _BoundWriter:
-    """Encodes bounds with the per-message timestamp delta of §4.1."""
-
-    __slots__ = ("last",)
-
-    def __init__(self) -> None:
-        self.last = 0
-
-    def encode(self, ts: int, prefix: bytes) -> bytes:
-        """Return ``Bound`` bytes for (ts, prefix), advancing the delta reference."""
-        if ts == INFINITY_TS:
-            code = 0
-        elif ts < self.last:
-            # Unreachable for decoded bounds (their deltas are never negative); refuse
-            # rather than emit a negative delta.
-            raise RemoteProtocolError("bounds out of order")
-        else:
-            code = ts - self.last + 1
-        self.last = ts
-        return _varint(code) + _VARINTS[len(prefix)] + prefix
-
 
 def _minimal_bound(snap: Snapshot, index: int) -> tuple[int, bytes]:
     """Return the shortest bound between items[index - 1] and items[index] (§4.2)."""
@@ -154,12 +64,12 @@ def _minimal_bound(snap: Snapshot, index: int) -> tuple[int, bytes]:
 
 
 def _split(
-    snap: Snapshot, writer: _BoundWriter, lower: int, upper: int, ub: tuple[int, bytes]
+    snap: Snapshot, writer: BoundWriter, lower: int, upper: int, ub: tuple[int, bytes]
 ) -> list[bytes]:
     """Describe own items[lower:upper] ending at bound ``ub``: IdList or 16 buckets (§7)."""
     n = upper - lower
     if n < IDLIST_THRESHOLD:
-        head = writer.encode(*ub) + b"\x02" + _VARINTS[n]
+        head = writer.encode(*ub) + b"\x02" + VARINTS[n]
         return [head, *snap.ids[lower:upper]]
     ts, sums, encode = snap.ts, snap.sums, writer.encode
     q, r = divmod(n, BUCKETS)
@@ -169,9 +79,9 @@ def _split(
         b = a + q + (i < r)  # §7: the first n % 16 buckets get the extra item
         # Distinct timestamps need no prefix (§4.2); the check is inlined for speed.
         head = encode(ts[b], b"") if ts[b - 1] != ts[b] else encode(*_minimal_bound(snap, b))
-        parts.append(head + b"\x01" + _fp(sums, a, b))
+        parts.append(head + b"\x01" + fp(sums, a, b))
         a = b
-    parts.append(encode(*ub) + b"\x01" + _fp(sums, a, upper))
+    parts.append(encode(*ub) + b"\x01" + fp(sums, a, upper))
     return parts
 
 
@@ -217,7 +127,7 @@ class _Reconciler:
         if version != PROTOCOL_VERSION:
             if self._initiator:  # §12: V1 has no client-side downgrade
                 raise RemoteProtocolError(f"unsupported protocol version 0x{version:02x}")
-            return _VERSION, [], []
+            return VERSION, [], []
         return self._ranges(msg, self.storage.snapshot())
 
     def _ranges(self, msg: bytes, snap: Snapshot) -> tuple[bytes, list[bytes], list[bytes]]:
@@ -225,30 +135,30 @@ class _Reconciler:
         initiator, end, sums = self._initiator, len(msg), snap.sums
         n_items = len(snap.ts)
         limit = self.frame_size_limit - FRAME_SLACK if self.frame_size_limit else 0
-        writer = _BoundWriter()
-        out: list[bytes] = [_VERSION]
+        writer = BoundWriter()
+        out: list[bytes] = [VERSION]
         out_len = 1
         have: list[bytes] = []
         need: list[bytes] = []
         prev_index, prev_bound, skip = snap.start, (0, b""), False
         last_in, pos = 0, 1
         while pos < end:
-            ts, prefix, pos = _read_bound(msg, pos, last_in)
+            ts, prefix, pos = read_bound(msg, pos, last_in)
             last_in = ts
             bound = (ts, prefix)
             if pos < end and msg[pos] < 0x80:  # fast path: every valid mode is one byte
                 mode = msg[pos]
                 pos += 1
             else:
-                mode, pos = _read_varint(msg, pos)
+                mode, pos = read_varint(msg, pos)
             lower = prev_index
             upper = _upper_index(snap, lower, ts, prefix)
             piece: list[bytes] = []
             if mode == MODE_SKIP:
                 skip = True
             elif mode == MODE_FINGERPRINT:
-                theirs, pos = _take(msg, pos, FINGERPRINT_SIZE)
-                if theirs == _fp(sums, lower, upper):
+                theirs, pos = take(msg, pos, FINGERPRINT_SIZE)
+                if theirs == fp(sums, lower, upper):
                     skip = True
                 else:
                     if skip:
@@ -256,8 +166,8 @@ class _Reconciler:
                         skip = False
                     piece += _split(snap, writer, lower, upper, bound)
             elif mode == MODE_IDLIST:
-                count, pos = _read_varint(msg, pos)
-                id_bytes, pos = _take(msg, pos, count * ID_SIZE)
+                count, pos = read_varint(msg, pos)
+                id_bytes, pos = take(msg, pos, count * ID_SIZE)
                 if initiator:
                     more_have, more_need = _learn(snap, lower, upper, id_bytes)
                     have += more_have
@@ -279,7 +189,7 @@ class _Reconciler:
             if limit and out_len + piece_len > limit:
                 # §10.1: drop this piece and any pending skip; end with a tail fingerprint
                 # that starts at this range's upper index (a reference quirk, kept exactly).
-                out.append(b"\x00\x00\x01" + _fp(sums, upper, n_items))
+                out.append(b"\x00\x00\x01" + fp(sums, upper, n_items))
                 break
             out += piece
             out_len += piece_len
@@ -298,7 +208,7 @@ def _learn(
 
 def _idlist_reply(
     snap: Snapshot,
-    writer: _BoundWriter,
+    writer: BoundWriter,
     lower: int,
     upper: int,
     *,
@@ -313,7 +223,7 @@ def _idlist_reply(
         if room < upper - lower:
             upper = lower + room
             bound = (snap.ts[upper], snap.ids[upper])  # §4.4: full-item bound
-    head = writer.encode(*bound) + b"\x02" + _varint(upper - lower)
+    head = writer.encode(*bound) + b"\x02" + varint(upper - lower)
     return upper, head + b"".join(snap.ids[lower:upper])
 
 
@@ -333,15 +243,15 @@ class NegentropyInitiator(_Reconciler):
             raise LocalProtocolError("initiate() called twice")
         self._initiated = True
         snap = self.storage.snapshot()
-        parts = _split(snap, _BoundWriter(), snap.start, len(snap.ts), (INFINITY_TS, b""))
-        return _VERSION + b"".join(parts)
+        parts = _split(snap, BoundWriter(), snap.start, len(snap.ts), (INFINITY_TS, b""))
+        return VERSION + b"".join(parts)
 
     def reconcile(self, message: bytes) -> tuple[bytes | None, list[bytes], list[bytes]]:
         """Process a server reply: return (next message or None when done, have, need)."""
         if not self._initiated:
             raise LocalProtocolError("reconcile() before initiate()")
         reply, have, need = self._process(message)
-        return (None if reply == _VERSION else reply), have, need
+        return (None if reply == VERSION else reply), have, need
 
 
 class NegentropyResponder(_Reconciler):

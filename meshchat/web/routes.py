@@ -8,6 +8,7 @@ sync: the handler objects arrive built by the composition root.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import mimetypes
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -64,12 +65,13 @@ def api_app(
 
 def ui_app() -> web.Application:
     """Return the ``/meshchat`` sub-application: the UI's files (AREDN checks ``/meshchat/``)."""
+    files = UiFiles()
     app = web.Application()
     app.on_response_prepare.append(security_headers)
     app.add_routes(
         [
-            web.get("/", _static),
-            web.get("/{name:[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*}", _static),
+            web.get("/", files.serve),
+            web.get("/{name:[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*}", files.serve),
         ]
     )
     return app
@@ -94,18 +96,39 @@ def _asset(name: str) -> Traversable | None:
     return node if node.is_file() else None
 
 
-async def _static(request: web.Request) -> web.Response:
-    """Serve one of the UI's files."""
-    name = request.match_info.get("name", "index.html")
-    asset = await asyncio.to_thread(_asset, name)
-    if asset is None:
-        raise web.HTTPNotFound(text="no such file")
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    if name.endswith(".js"):
-        content_type = "text/javascript"
-    body = await asyncio.to_thread(asset.read_bytes)
-    response = web.Response(body=body, content_type=content_type)
-    # The page itself must never be stale after an upgrade; assets may be cached briefly.
-    response.headers["Cache-Control"] = "no-cache" if name.endswith(".html") else "max-age=300"
-    response.enable_compression()
-    return response
+class UiFiles:
+    """Serves the UI's files, read once, with an ETag so a radio link re-sends only a 304."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[bytes, str, str]] = {}
+
+    async def _load(self, name: str) -> tuple[bytes, str, str] | None:
+        found = self._cache.get(name)
+        if found is None:
+            asset = await asyncio.to_thread(_asset, name)
+            if asset is None:
+                return None
+            body = await asyncio.to_thread(asset.read_bytes)
+            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            if name.endswith(".js"):
+                content_type = "text/javascript"
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            found = self._cache[name] = (body, content_type, etag)
+        return found
+
+    async def serve(self, request: web.Request) -> web.Response:
+        """Serve one file, or 304 when the browser holds this very version."""
+        name = request.match_info.get("name", "index.html")
+        found = await self._load(name)
+        if found is None:
+            raise web.HTTPNotFound(text="no such file")
+        body, content_type, etag = found
+        # The page itself is revalidated every time, so an upgrade shows at once; the
+        # other files may be used for five minutes before they are revalidated.
+        cache = "no-cache" if name.endswith(".html") else "max-age=300"
+        headers = {"ETag": etag, "Cache-Control": cache}
+        if etag in request.headers.get("If-None-Match", ""):
+            return web.Response(status=304, headers=headers)
+        response = web.Response(body=body, content_type=content_type, headers=headers)
+        response.enable_compression()
+        return response

@@ -324,3 +324,18 @@ async def test_direct_message_conversations(client: ApiClient) -> None:
     found = {c["callsign"]: c["count"] for c in reply.body["conversations"]}
     assert found == {"K1ABC": 2, "N0CALL": 1}
     assert reply.body["conversations"][0]["callsign"] == "N0CALL"  # newest first
+
+
+async def test_ui_files_carry_an_etag_and_revalidate_with_a_304(client: ApiClient) -> None:
+    async with client.http.get(client.base + "/meshchat/app.js") as resp:
+        assert resp.status == 200
+        etag = resp.headers["ETag"]
+        body = await resp.read()
+    assert body
+    headers = {"If-None-Match": etag}
+    async with client.http.get(client.base + "/meshchat/app.js", headers=headers) as resp:
+        assert resp.status == 304
+        assert await resp.read() == b""
+    async with client.http.get(client.base + "/meshchat/", headers={"If-None-Match": etag}) as resp:
+        assert resp.status == 200  # another file, another tag
+        assert resp.headers["Cache-Control"] == "no-cache"
