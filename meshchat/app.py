@@ -257,6 +257,9 @@ class RunningNode:
     async def stop(self) -> None:
         """Close the listener, cancel background work and close the database."""
         await self.runner.cleanup()
+        log.info(
+            "node %r stopped; data in %s", self.node.config.node.name, db_path(self.node.config)
+        )
 
 
 async def start(config: Config, timing: Timing | None = None) -> RunningNode:

@@ -166,6 +166,9 @@ async def _serve(cfg: config.Config) -> int:
 
 
 async def _export(cfg: config.Config, output: Path | None) -> int:
+    db = app.db_path(cfg)
+    if not await asyncio.to_thread(db.exists):
+        return _error(f"no meshchat database at {db}: nothing to export (check --data-dir)")
     node = await app.open_node(cfg)
     try:
         with _open_out(output) as out:
@@ -230,12 +233,15 @@ async def _import(cfg: config.Config, source: Path | None) -> int:
     print(summary, file=sys.stderr)
     if broken:
         return _error(f"the stream is malformed after {sum(tally.values())} records: {broken}")
+    if rejected and not tally["ok"] and not tally["dup"]:
+        return _error("every record of the stream was rejected; nothing was imported")
     return EXIT_OK
 
 
 async def _post(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
-    base = args.url.rstrip("/")
+    # The URL ``serve`` prints to open in a browser works here too.
+    base = args.url.rstrip("/").removesuffix("/meshchat")
     login: dict[str, Any] = {"callsign": args.callsign}
     passphrase = os.environ.get("MESHCHAT_PASSPHRASE")
     if passphrase:

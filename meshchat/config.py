@@ -129,6 +129,10 @@ LIST_SECTIONS: dict[str, type[Any]] = {
 }
 
 
+# The command-line flags whose names are not ``--key`` (meshchat.cli).
+FLAGS = {"node.zones": "--zone", "node.name": "--node-name", "sync.peers": "--peer"}
+
+
 def documented_keys() -> list[str]:
     """Return every ``section.key`` the configuration knows, for the docs test."""
     return [f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)]
@@ -181,6 +185,7 @@ def from_mapping(raw: dict[str, Any], source: str) -> Config:
 def with_overrides(config: Config, **overrides: Any) -> Config:
     """Return ``config`` with ``section.key`` values (None means "not given") replaced."""
     sections = {name: getattr(config, name) for name in SECTIONS}
+    given: set[str] = set()
     for dotted, value in overrides.items():
         if value is None:
             continue
@@ -189,7 +194,15 @@ def with_overrides(config: Config, **overrides: Any) -> Config:
             raise ConfigError(f"command line: unknown setting {dotted!r}")
         coerced = coerce(field_type(SECTIONS[section], key), value, f"--{key}", "command line")
         sections[section] = dataclasses.replace(sections[section], **{key: coerced})
-    return validate(dataclasses.replace(config, **sections))
+        given.add(f"{section}.{key}")
+    try:
+        return validate(dataclasses.replace(config, **sections))
+    except ConfigError as exc:
+        if exc.key not in given:
+            raise
+        # Blame the flag that was given, not the file (or the built-in defaults).
+        flag = FLAGS.get(exc.key) or "--" + exc.key.partition(".")[2].replace("_", "-")
+        raise ConfigError(f"command line: {flag} ({exc.key}) {exc.why}", key=exc.key) from None
 
 
 def validate(config: Config) -> Config:
@@ -197,9 +210,12 @@ def validate(config: Config) -> Config:
     src = config.source
 
     def fail(key: str, why: str) -> ConfigError:
-        return ConfigError(f"{src}: {key} {why}")
+        return ConfigError(f"{src}: {key} {why}", key=key, why=why)
 
-    split_listen(config.node.listen, "node.listen", src)
+    try:
+        split_listen(config.node.listen, "node.listen", src)
+    except ConfigError as exc:
+        raise fail("node.listen", f"must be HOST:PORT, got {config.node.listen!r}") from exc
     if not config.node.zones:
         raise fail("node.zones", "must name at least one zone")
     for zone in config.node.zones:

@@ -28,6 +28,11 @@ class ConfigError(MeshchatError):
 
     code = "bad_config"
 
+    def __init__(self, detail: str, *, key: str = "", why: str = "") -> None:
+        super().__init__(detail)
+        self.key = key  # the ``section.key`` at fault, when one is
+        self.why = why
+
 
 class LocalProtocolError(MeshchatError):
     """This node misused an API (a bug or a bad argument here, not a peer's fault)."""

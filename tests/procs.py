@@ -38,6 +38,7 @@ class ServeProcess:
             stderr=subprocess.PIPE,
             env=env,
         )
+        self.stopped_line = ""
         self.url = self._read_url()
 
     def _read_url(self) -> str:
@@ -72,6 +73,8 @@ class ServeProcess:
         except subprocess.TimeoutExpired:
             self.kill()
             raise
+        err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+        self.stopped_line = next((ln for ln in err.splitlines() if "stopped" in ln), "")
         self._close_pipes()
         return code
 

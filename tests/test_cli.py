@@ -70,8 +70,12 @@ def test_serve_prints_url_and_data_dir_then_post_and_locked_export(tmp_path: Pat
         refused = meshchat("post", "--url", node.url, "--callsign", "bad call", "x")
         assert refused.returncode == 1
         assert b"callsign" in refused.stderr
+        # The URL `serve` prints for the browser works as --url too.
+        shown = meshchat("post", "--url", node.url + "/meshchat/", "--callsign", "W1AW", "hi")
+        assert shown.returncode == 0, shown.stderr
     finally:
         assert node.stop() == 0
+    assert node.stopped_line, "the node logs a line when it stops"
     out = tmp_path / "zone.msgpack"
     exported = meshchat("export", *data_args(data), "-o", str(out))
     assert exported.returncode == 0, exported.stderr
@@ -158,3 +162,20 @@ def test_discovery_and_zone_secret_flags_map_to_config_keys(tmp_path: Path) -> N
 def test_a_bad_aredn_node_url_is_a_usage_error(tmp_path: Path) -> None:
     code = cli.main(["serve", "--data-dir", str(tmp_path), "--aredn-node", "node.local.mesh"])
     assert code == cli.EXIT_USAGE
+
+
+def test_export_of_a_directory_with_no_database_refuses(tmp_path: Path) -> None:
+    empty = tmp_path / "nothing-here"
+    result = meshchat("export", *data_args(empty))
+    assert result.returncode == 1
+    assert b"no meshchat database" in result.stderr
+    assert not (empty / "meshchat.db").exists()
+
+
+def test_import_whose_every_record_is_rejected_fails(tmp_path: Path) -> None:
+    other_zone = [factories.make_record("msg", zone="Elsewhere", text=str(i)) for i in range(3)]
+    result = meshchat(
+        "import", *data_args(tmp_path), stdin=records.dumps_stream(r.envelope for r in other_zone)
+    )
+    assert result.returncode == 1
+    assert b"rejected 3 zone" in result.stderr

@@ -279,3 +279,18 @@ def test_list_entry_errors_name_file_section_index_and_key(
         config.load(path)
     assert where in str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_a_bad_flag_is_blamed_on_the_flag_not_on_the_file() -> None:
+    with pytest.raises(ConfigError) as info:
+        config.with_overrides(config.load(None), node__listen="nohost")
+    message = str(info.value)
+    assert "--listen" in message and "node.listen" in message
+    assert "built-in defaults" not in message
+    with pytest.raises(ConfigError, match="--zone "):
+        config.with_overrides(config.load(None), node__zones=["bad\tzone"])
+    # A fault of the file itself, with an unrelated flag given, still names the file.
+    cfg = dataclasses.replace(config.load(None), source="my.toml")
+    cfg = dataclasses.replace(cfg, node=dataclasses.replace(cfg.node, name="bad\tname"))
+    with pytest.raises(ConfigError, match=r"my\.toml: node\.name"):
+        config.with_overrides(cfg, node__listen="127.0.0.1:1")
