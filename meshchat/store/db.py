@@ -1,54 +1,33 @@
-"""The store: one SQLite file per node, one writer and one reader connection (DESIGN §4).
+"""The store: one SQLite file per node holding the log of every zone it serves (DESIGN §4).
 
-Every call runs on aiosqlite's threads, never on the event loop. Writes are serialised by
-one lock and run in ``BEGIN IMMEDIATE`` transactions; a call that stores something returns
-only after COMMIT (``synchronous=FULL`` in WAL: an acknowledged record is durable). Multi-
-statement reads run in one read transaction, so a page is a consistent snapshot.
+``Store`` is opened here and stores records here (the one insert path, ``insert``); its
+reads live in ``logreads`` (records for sync) and ``messagereads`` (views for the UI), its
+connections and transactions in ``base``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from meshchat.errors import StoreError
-from meshchat.records import Record, load_trusted
-from meshchat.store import connect, ingest, pages, prune, queries, views
-from meshchat.store.models import ChannelView, MessageQuery, MessageView
+from meshchat.records import Record
+from meshchat.store import connect, ingest, prune, queries
+from meshchat.store.logreads import LogReads
+from meshchat.store.messagereads import MessageReads
 
 log = logging.getLogger(__name__)
 
 
-class Store:
+class Store(MessageReads, LogReads):
     """The record log of every zone this node serves, with read-time message views."""
-
-    def __init__(
-        self,
-        *,
-        path: Path,
-        writer: aiosqlite.Connection,
-        reader: aiosqlite.Connection,
-        lock_fd: int,
-        node_key: bytes | None,
-        node_keys: set[bytes],
-    ) -> None:
-        """Wrap open connections; use ``Store.open``."""
-        self.path = path
-        self._writer = writer
-        self._reader = reader
-        self._lock_fd: int | None = lock_fd
-        self._node_key = node_key
-        self._node_keys = node_keys
-        self._write_lock = asyncio.Lock()
-        self._read_lock = asyncio.Lock()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -88,44 +67,7 @@ class Store:
             node_keys=node_keys,
         )
 
-    async def close(self) -> None:
-        """Close both connections and release the lock; closing twice is harmless."""
-        if self._lock_fd is None:
-            return
-        async with self._write_lock:
-            await self._writer.close()
-        async with self._read_lock:
-            await self._reader.close()
-        os.close(self._lock_fd)
-        self._lock_fd = None
-
-    @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run the body in one write transaction; commit on success, else roll back."""
-        async with self._write_lock:
-            await self._writer.execute(queries.BEGIN_WRITE)
-            try:
-                yield self._writer
-                await self._writer.execute(queries.COMMIT)
-            except BaseException:
-                # A cancelled statement still runs to its end in the connection's thread,
-                # so whether a transaction is open is unknown here: try, and keep the
-                # original exception (a CancelledError must stay one).
-                with contextlib.suppress(sqlite3.Error):
-                    await self._writer.execute(queries.ROLLBACK)
-                raise
-
-    @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Run the body in one read transaction (a consistent snapshot)."""
-        async with self._read_lock:
-            await self._reader.execute(queries.BEGIN_READ)
-            try:
-                yield self._reader
-            finally:
-                await self._reader.execute(queries.COMMIT)
-
-    # --- ingest and sync ----------------------------------------------------------------
+    # --- ingest ---------------------------------------------------------------------------
 
     async def insert(
         self,
@@ -146,121 +88,6 @@ class Store:
             if rec.kind == "node" and result == ingest.OK:
                 self._node_keys.add(rec.author)
         return results
-
-    async def has(self, ids: Sequence[bytes]) -> set[bytes]:
-        """Return which of ``ids`` are stored."""
-        found: set[bytes] = set()
-        async with self._read_lock:
-            for part in views.chunks(list(ids)):
-                rows = await self._reader.execute_fetchall(
-                    queries.existing_ids(len(part)), tuple(part)
-                )
-                found.update(bytes(r[0]) for r in rows)
-        return found
-
-    async def get_envelopes(self, ids: Sequence[bytes]) -> list[tuple[bytes, bytes]]:
-        """Return (S, sig) of ``ids`` in their order; unknown ids are skipped."""
-        found: dict[bytes, tuple[bytes, bytes]] = {}
-        async with self._read_lock:
-            for part in views.chunks(list(ids)):
-                rows = await self._reader.execute_fetchall(
-                    queries.envelopes_by_id(len(part)), tuple(part)
-                )
-                found.update((bytes(r[0]), (bytes(r[1]), bytes(r[2]))) for r in rows)
-        return [found[i] for i in ids if i in found]
-
-    async def changes(
-        self, zone: str, after_seq: int, limit: int
-    ) -> list[tuple[int, str, bytes, bytes | None]]:
-        """Return (seq, kind, id, target) of the zone's records stored after ``after_seq``."""
-        rows = await self._fetch(queries.CHANGES, (after_seq, zone, limit))
-        return [
-            (int(r[0]), str(r[1]), bytes(r[2]), None if r[3] is None else bytes(r[3])) for r in rows
-        ]
-
-    async def last_seq(self) -> int:
-        """Return the highest local sequence number stored (0 when empty)."""
-        rows = await self._fetch(queries.MAX_SEQ, ())
-        return int(rows[0][0])
-
-    async def get_record(self, record_id: bytes) -> Record | None:
-        """Return the stored record ``record_id``, or None."""
-        rows = await self._fetch(queries.RECORD_BY_ID, (record_id,))
-        return load_trusted(bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
-
-    async def items(self, zone: str, since_ts: int) -> list[tuple[int, bytes]]:
-        """Return (ts, id) of the zone's records with ts >= since_ts, sorted (Negentropy)."""
-        rows = await self._fetch(queries.ITEMS, (zone, since_ts))
-        return [(int(r[0]), bytes(r[1])) for r in rows]
-
-    async def range_page(
-        self, zone: str, after_ts: int, after_id: bytes, limit: int
-    ) -> list[tuple[bytes, bytes]]:
-        """Return up to ``limit`` envelopes with (ts, id) > (after_ts, after_id), in order."""
-        rows = await self._fetch(queries.RANGE_PAGE, (zone, after_ts, after_id, limit))
-        return [(bytes(r[2]), bytes(r[3])) for r in rows]
-
-    async def export(self, zone: str, page: int = 1000) -> AsyncIterator[tuple[bytes, bytes]]:
-        """Yield every envelope of the zone in (ts, id) order, ``page`` rows per query."""
-        after_ts, after_id = -1, b""
-        while True:
-            rows = await self._fetch(queries.RANGE_PAGE, (zone, after_ts, after_id, page))
-            for row in rows:
-                yield bytes(row[2]), bytes(row[3])
-            if len(rows) < page:
-                return
-            after_ts, after_id = int(rows[-1][0]), bytes(rows[-1][1])
-
-    async def counts(self) -> dict[str, int]:
-        """Return the number of records per zone."""
-        return {str(r[0]): int(r[1]) for r in await self._fetch(queries.ZONE_COUNTS, ())}
-
-    # --- reading messages ---------------------------------------------------------------
-
-    async def messages(self, query: MessageQuery) -> list[MessageView]:
-        """Return one page of message views, ascending (ts, id); see MessageQuery."""
-        async with self._read() as conn:
-            return await pages.message_page(conn, query, self._node_keys, self._node_key)
-
-    async def message(self, zone: str, record_id: bytes) -> MessageView | None:
-        """Return the view of one message (msg, file or legacy), or None."""
-        async with self._read() as conn:
-            rows = list(await conn.execute_fetchall(queries.MESSAGE, (zone, record_id)))
-            if not rows:
-                return None
-            records = [views.to_record(rows[0])]
-            found = await views.load_views(conn, records, self._node_keys, self._node_key)
-        return found[0]
-
-    async def thread(self, zone: str, root: bytes, limit: int = 500) -> list[MessageView]:
-        """Return a message and the replies to it, oldest first (direct ones included)."""
-        params = {"zone": zone, "root": root, "limit": limit}
-        async with self._read() as conn:
-            rows = list(await conn.execute_fetchall(queries.THREAD, params))
-            records = [views.to_record(r) for r in rows]
-            return await views.load_views(conn, records, self._node_keys, self._node_key)
-
-    async def conversations(self, zone: str, callsign: str) -> list[tuple[str, int, int]]:
-        """Return (other callsign, last ts, count) of each direct conversation, newest first."""
-        rows = await self._fetch(queries.CONVERSATIONS, {"zone": zone, "callsign": callsign})
-        out = []
-        for pair, last_ts, count in rows:
-            a, _, b = str(pair).partition("\n")
-            out.append((b if a == callsign else a, int(last_ts), int(count)))
-        return out
-
-    async def channels(self, zone: str) -> list[ChannelView]:
-        """Return the zone's channels by name: those with messages and those declared."""
-        async with self._read() as conn:
-            stats = await conn.execute_fetchall(queries.CHANNEL_STATS, (zone,))
-            defs = await conn.execute_fetchall(queries.CHANNEL_DEFS, (zone,))
-        return views.channel_views(stats, (views.to_record(r) for r in defs))
-
-    async def callsigns(self, zone: str, prefix: str = "", limit: int = 20) -> list[str]:
-        """Return up to ``limit`` known callsigns of the zone starting with ``prefix``."""
-        lo = prefix.strip().upper()
-        params = {"zone": zone, "lo": lo, "hi": lo + "\U0010ffff", "limit": max(0, limit)}
-        return [str(r[0]) for r in await self._fetch(queries.CALLSIGNS, params)]
 
     # --- maintenance --------------------------------------------------------------------
 
@@ -301,7 +128,3 @@ class Store:
         """Return SQLite's integrity check verdict ("ok" when sound)."""
         rows = await self._fetch(queries.INTEGRITY_CHECK, ())
         return "\n".join(str(r[0]) for r in rows)
-
-    async def _fetch(self, sql: str, params: Any) -> list[Any]:
-        async with self._read_lock:
-            return list(await self._reader.execute_fetchall(sql, params))
