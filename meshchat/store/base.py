@@ -24,6 +24,8 @@ from meshchat.store import queries
 class StoreBase:
     """Open connections and the transactions every part of the store runs in."""
 
+    _node_keys: frozenset[bytes]  # the trusted node keys (store.identity keeps them)
+
     def __init__(
         self,
         *,
@@ -31,16 +33,12 @@ class StoreBase:
         writer: aiosqlite.Connection,
         reader: aiosqlite.Connection,
         lock_fd: int,
-        node_key: bytes | None,
-        node_keys: set[bytes],
     ) -> None:
         """Wrap open connections; use ``Store.open``."""
         self.path = path
         self._writer = writer
         self._reader = reader
         self._lock_fd: int | None = lock_fd
-        self._node_key = node_key
-        self._node_keys = node_keys
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
 

@@ -20,13 +20,14 @@ import aiosqlite
 from meshchat.errors import StoreError
 from meshchat.records import Record
 from meshchat.store import connect, ingest, prune, queries
+from meshchat.store.identity import IdentityStore
 from meshchat.store.logreads import LogReads
 from meshchat.store.messagereads import MessageReads
 
 log = logging.getLogger(__name__)
 
 
-class Store(MessageReads, LogReads):
+class Store(MessageReads, LogReads, IdentityStore):
     """The record log of every zone this node serves, with read-time message views."""
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -48,7 +49,8 @@ class Store(MessageReads, LogReads):
             reader = await aiosqlite.connect(str(path), isolation_level=None)
             conns.append(reader)
             await connect.setup(reader, path, write=False)
-            node_keys = {bytes(r[0]) for r in await reader.execute_fetchall(queries.NODE_KEYS)}
+            store = cls(path=path, writer=writer, reader=reader, lock_fd=lock_fd)
+            await store._load_identity(node_key)
         except BaseException as exc:
             for conn in conns:
                 await conn.close()
@@ -56,16 +58,7 @@ class Store(MessageReads, LogReads):
             if isinstance(exc, sqlite3.DatabaseError):
                 raise StoreError(f"{path} is corrupt or not a meshchat database: {exc}") from None
             raise
-        if node_key is not None:
-            node_keys.add(node_key)
-        return cls(
-            path=path,
-            writer=writer,
-            reader=reader,
-            lock_fd=lock_fd,
-            node_key=node_key,
-            node_keys=node_keys,
-        )
+        return store
 
     # --- ingest ---------------------------------------------------------------------------
 
@@ -82,11 +75,9 @@ class Store(MessageReads, LogReads):
             return []
         async with self._write() as conn:
             results = await ingest.insert_batch(
-                conn, records, origin, received_at_ms, quota_per_hour
+                conn, records, origin, received_at_ms, quota_per_hour, self._node_keys
             )
-        for rec, result in zip(records, results, strict=True):
-            if rec.kind == "node" and result == ingest.OK:
-                self._node_keys.add(rec.author)
+        self._stored([r for r, res in zip(records, results, strict=True) if res == ingest.OK])
         return results
 
     # --- maintenance --------------------------------------------------------------------

@@ -7,7 +7,7 @@ verbatim and brings the full-text index up to date for every message they touch.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import aiosqlite
 
@@ -31,10 +31,18 @@ async def _existing(conn: aiosqlite.Connection, ids: Sequence[bytes]) -> set[byt
 QuotaKey = tuple[str, bytes, str, int]
 
 
-def quota_key(record: Record) -> QuotaKey:
-    """Return what a record counts against: its zone, author, callsign and clock hour."""
-    callsign = resolve.columns(record).callsign or ""
-    return (record.zone, record.author, callsign, record.ts // HOUR_MS)
+def quota_key(record: Record, node_keys: Collection[bytes], origin: str) -> QuotaKey:
+    """Return what a record counts against, per hour of its timestamp (docs/decisions.md).
+
+    A user key counts as one, whatever callsigns it claims; a node key counts per callsign
+    (its callsign-only users share it); unsigned legacy lines count per source.
+    """
+    hour = record.ts // HOUR_MS
+    if record.kind == "legacy":
+        return (record.zone, record.author, f"source:{origin}", hour)
+    if record.author in node_keys:
+        return (record.zone, record.author, resolve.columns(record).callsign or "", hour)
+    return (record.zone, record.author, "", hour)
 
 
 async def _hour_counts(conn: aiosqlite.Connection, keys: Sequence[QuotaKey]) -> dict[QuotaKey, int]:
@@ -53,21 +61,22 @@ async def insert_batch(
     origin: str,
     received_at_ms: int,
     quota_per_hour: int,
+    node_keys: Collection[bytes] = (),
 ) -> list[str]:
     """Store the new records of a batch; return "ok" | "dup" | "reject:quota" per record."""
     seen = await _existing(conn, list({r.id for r in records}))
     counts: dict[QuotaKey, int] = {}
+    keys = {r.id: quota_key(r, node_keys, origin) for r in records}
     if quota_per_hour > 0:
-        keys = {quota_key(r) for r in records if r.kind != "legacy"}
-        counts = await _hour_counts(conn, sorted(keys))
+        counts = await _hour_counts(conn, sorted(set(keys.values())))
     results: list[str] = []
     fresh: list[Record] = []
     for rec in records:
         if rec.id in seen:
             results.append(DUP)
             continue
-        if quota_per_hour > 0 and rec.kind != "legacy":
-            key = quota_key(rec)
+        if quota_per_hour > 0:
+            key = keys[rec.id]
             if counts[key] >= quota_per_hour:
                 results.append(REJECT_QUOTA)
                 continue
@@ -97,7 +106,7 @@ async def insert_batch(
                 for seq, r, cols in stored
             ],
         )
-        await _add_stats(conn, stored)
+        await _add_stats(conn, stored, keys)
         await refresh_search(conn, stored)
     return results
 
@@ -105,23 +114,26 @@ async def insert_batch(
 Stored = Sequence[tuple[int, Record, resolve.Columns]]
 
 
-async def _add_stats(conn: aiosqlite.Connection, stored: Stored) -> None:
+async def _add_stats(
+    conn: aiosqlite.Connection, stored: Stored, keys: Mapping[bytes, QuotaKey]
+) -> None:
     """Add a batch's totals to the derived count tables and callsign claims."""
     zones: Counter[str] = Counter()
     hours: Counter[QuotaKey] = Counter()
     channels: dict[tuple[str, str | None], list[int]] = {}
-    claims: dict[tuple[str, str, bytes], tuple[int, bytes]] = {}
-    for _, rec, cols in stored:
+    claims: dict[tuple[str, str, bytes], tuple[int, bytes, int]] = {}
+    for seq, rec, cols in stored:
         zones[rec.zone] += 1
-        if rec.kind != "legacy":
-            hours[(rec.zone, rec.author, cols.callsign or "", rec.ts // HOUR_MS)] += 1
+        hours[keys[rec.id]] += 1
         if cols.shown == SHOWN_PUBLIC:
             entry = channels.setdefault((rec.zone, cols.channel), [0, rec.ts])
             entry[0] += 1
             entry[1] = max(entry[1], rec.ts)
         if cols.shown != SHOWN_NONE and cols.callsign is not None:
             key = (rec.zone, cols.callsign, rec.author)
-            claims[key] = min(claims.get(key, (rec.ts, rec.id)), (rec.ts, rec.id))
+            # The earliest (ts, id) for listing callsigns; the first arrival for binding.
+            first = claims.get(key, (rec.ts, rec.id, seq))
+            claims[key] = (*min(first[:2], (rec.ts, rec.id)), min(first[2], seq))
     await conn.executemany(queries.ADD_ZONE_COUNT, list(zones.items()))
     await conn.executemany(queries.ADD_AUTHOR_HOUR, [(*k, n) for k, n in hours.items()])
     await conn.executemany(

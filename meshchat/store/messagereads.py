@@ -13,7 +13,7 @@ class MessageReads(StoreBase):
     async def messages(self, query: MessageQuery) -> list[MessageView]:
         """Return one page of message views, ascending (ts, id); see MessageQuery."""
         async with self._read() as conn:
-            return await pages.message_page(conn, query, self._node_keys, self._node_key)
+            return await pages.message_page(conn, query, self._node_keys)
 
     async def message(self, zone: str, record_id: bytes) -> MessageView | None:
         """Return the view of one message (msg, file or legacy), or None."""
@@ -22,7 +22,7 @@ class MessageReads(StoreBase):
             if not rows:
                 return None
             records = [views.to_record(rows[0])]
-            found = await views.load_views(conn, records, self._node_keys, self._node_key)
+            found = await views.load_views(conn, records, self._node_keys)
         return found[0]
 
     async def thread(self, zone: str, root: bytes, limit: int = 500) -> list[MessageView]:
@@ -31,7 +31,7 @@ class MessageReads(StoreBase):
         async with self._read() as conn:
             rows = list(await conn.execute_fetchall(queries.THREAD, params))
             records = [views.to_record(r) for r in rows]
-            return await views.load_views(conn, records, self._node_keys, self._node_key)
+            return await views.load_views(conn, records, self._node_keys)
 
     async def conversations(self, zone: str, callsign: str) -> list[tuple[str, int, int]]:
         """Return (other callsign, last ts, count) of each direct conversation, newest first."""

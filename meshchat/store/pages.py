@@ -20,7 +20,6 @@ async def message_page(
     conn: aiosqlite.Connection,
     query: MessageQuery,
     node_keys: Collection[bytes],
-    node_key: bytes | None,
 ) -> list[MessageView]:
     """Return one page of message views, ascending (ts, id); see MessageQuery."""
     params: dict[str, Any] = {"zone": query.zone, "limit": query.limit}
@@ -64,4 +63,4 @@ async def message_page(
     if window in ("newest", "before"):
         page_rows.reverse()
     records = [views.to_record(r) for r in page_rows]
-    return await views.load_views(conn, records, node_keys, node_key)
+    return await views.load_views(conn, records, node_keys)

@@ -58,10 +58,14 @@ INSERT INTO channel_stats (zone, channel, count, last_ts) VALUES (?, ?, ?, ?)
 ON CONFLICT (zone, channel) DO UPDATE
 SET count = count + excluded.count, last_ts = max(last_ts, excluded.last_ts)
 """
+# ts and id keep the earliest claim (for listing); first_seq keeps the first arrival.
 ADD_CLAIM = """
-INSERT INTO claims (zone, callsign, author, ts, id) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (zone, callsign, author) DO UPDATE SET ts = excluded.ts, id = excluded.id
-WHERE (excluded.ts, excluded.id) < (claims.ts, claims.id)
+INSERT INTO claims (zone, callsign, author, ts, id, first_seq) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (zone, callsign, author) DO UPDATE SET
+    ts = CASE WHEN (excluded.ts, excluded.id) < (claims.ts, claims.id)
+              THEN excluded.ts ELSE claims.ts END,
+    id = CASE WHEN (excluded.ts, excluded.id) < (claims.ts, claims.id)
+              THEN excluded.id ELSE claims.id END
 """
 FTS_INSERT = "INSERT INTO message_fts (rowid, text) VALUES (?, ?)"
 FTS_DELETE = "DELETE FROM message_fts WHERE rowid = ?"
@@ -193,17 +197,35 @@ SELECT records.seq, records.id, records.S, records.sig FROM (
 """
 
 
-# The author each callsign is bound to (TOFU, DESIGN §3): its earliest claim by a key that
-# is not a node key and not the legacy zero author. :callsigns is a JSON array.
-BINDINGS = """
-SELECT c.value, (
-    SELECT author FROM claims
-    WHERE zone = :zone AND callsign = c.value AND author != :zero AND author != :node_key
-      AND author NOT IN (SELECT author FROM records WHERE kind = 'node')
-    ORDER BY ts, id LIMIT 1)
-FROM json_each(:callsigns) AS c
+# Every claim of the given callsigns (a JSON array) in arrival order; the binding is the
+# first whose author is not a node key (docs/decisions.md "Identity").
+CLAIMS_OF = """
+SELECT callsign, author FROM claims
+WHERE zone = :zone AND callsign IN (SELECT value FROM json_each(:callsigns))
+ORDER BY callsign, first_seq
 """
-NODE_KEYS = "SELECT DISTINCT author FROM records WHERE kind = 'node'"
+# Callsigns claimed by more than one key, for the disputes on the status page.
+CONTESTED = """
+SELECT callsign, author FROM claims
+WHERE zone = :zone AND callsign IN (
+    SELECT callsign FROM claims WHERE zone = :zone GROUP BY callsign HAVING count(*) > 1)
+ORDER BY callsign, first_seq
+"""
+# The records that established each claim here, in arrival order: a newcomer that
+# bootstraps from this node ingests them first, so it sees the same first claims.
+FIRST_CLAIMS = """
+SELECT r.id FROM claims c JOIN records r ON r.seq = c.first_seq
+WHERE c.zone = :zone ORDER BY c.first_seq
+"""
+NODE_RECORDS = "SELECT S, sig FROM records WHERE kind = 'node' ORDER BY ts, id"
+DIRECT_PEERS = "SELECT key FROM direct_peers"
+ADD_DIRECT_PEER = "INSERT OR IGNORE INTO direct_peers (key, first_seen) VALUES (?, ?)"
+SESSIONS = "SELECT token_hash, sealed, expires_at FROM sessions WHERE expires_at > ?"
+SAVE_SESSION = "INSERT OR REPLACE INTO sessions (token_hash, sealed, expires_at) VALUES (?, ?, ?)"
+DELETE_SESSION = "DELETE FROM sessions WHERE token_hash = ?"
+EXPIRE_SESSIONS = "DELETE FROM sessions WHERE expires_at <= ?"
+ADD_AUTHORED = "INSERT OR IGNORE INTO authored (id, device) VALUES (?, ?)"
+AUTHORED = "SELECT device FROM authored WHERE id = ?"
 
 # --- channels and callsigns ---------------------------------------------------------------
 

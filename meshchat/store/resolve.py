@@ -167,11 +167,15 @@ def claimed_callsign(record: Record) -> str:
 
 
 def verified(record: Record, node_keys: Collection[bytes], bound: bytes | None) -> str:
-    """Return legacy | via | key | conflict for a shown record (DESIGN §3 TOFU)."""
+    """Return legacy | via | key | conflict for a shown record (DESIGN §3, docs/decisions.md).
+
+    A callsign bound to a user key is that key's alone: a node's record claiming it is a
+    conflict as much as another user key's.
+    """
     if record.kind == "legacy" or record.author == ZERO_AUTHOR:
         return "legacy"
     if record.author in node_keys:
-        return "via"
+        return "via" if bound is None else "conflict"
     return "key" if bound == record.author else "conflict"
 
 

@@ -121,8 +121,46 @@ CREATE TRIGGER records_fts_delete AFTER DELETE ON records WHEN OLD.shown > 0 BEG
 END;
 """
 
+# Identity that cannot be taken (docs/decisions.md "Identity"): bindings by arrival, node
+# trust from direct peers, sessions that outlive a restart, local authorship.
+_V2 = """
+-- The arrival order (seq) of the first record by each author claiming a callsign: the
+-- binding goes to the first claim seen on this node, never to the earliest timestamp.
+ALTER TABLE claims ADD COLUMN first_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE claims SET first_seq = coalesce((
+    SELECT min(r.seq) FROM records r
+    WHERE r.zone = claims.zone AND r.callsign = claims.callsign AND r.author = claims.author
+      AND r.shown > 0), 0);
+CREATE INDEX claims_first_seen ON claims(zone, callsign, first_seq);
+
+-- Quota counts are arrivals per hour of timestamps; they are not given back when a record
+-- is pruned (a pruned hour is long past), so the per-callsign trigger goes.
+DROP TRIGGER records_quota_delete;
+
+-- Node keys this node has synced with directly: where node trust starts.
+CREATE TABLE direct_peers (
+    key BLOB PRIMARY KEY,
+    first_seen INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Browser sessions that outlive a restart. Everything but the expiry is sealed with a key
+-- derived from the session cookie, which only the browser holds.
+CREATE TABLE sessions (
+    token_hash BLOB PRIMARY KEY,
+    sealed BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Which browser (a hash of its device cookie) posted a record the node signed for it.
+CREATE TABLE authored (
+    id BLOB PRIMARY KEY,
+    device BLOB NOT NULL
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
+    (2, _V2),
 ]
 
 

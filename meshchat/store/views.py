@@ -12,8 +12,8 @@ from typing import Any
 
 import aiosqlite
 
-from meshchat.records import ZERO_AUTHOR, Record, load_trusted
-from meshchat.store import queries, resolve
+from meshchat.records import Record, load_trusted
+from meshchat.store import queries, resolve, trust
 from meshchat.store.models import ChannelView, MessageQuery, MessageView, Reaction
 
 __all__ = [
@@ -67,37 +67,25 @@ async def load_related(
 
 
 async def load_bindings(
-    conn: aiosqlite.Connection, zone: str, wanted: Collection[str], node_key: bytes | None
-) -> dict[str, bytes | None]:
-    """Return the author each callsign is bound to in ``zone`` (None: no claim yet)."""
+    conn: aiosqlite.Connection, zone: str, wanted: Collection[str], node_keys: Collection[bytes]
+) -> dict[str, bytes]:
+    """Return the key each callsign is bound to in ``zone`` (absent: no binding yet)."""
     if not wanted:
         return {}
-    params = {
-        "zone": zone,
-        "zero": ZERO_AUTHOR,
-        "node_key": node_key if node_key is not None else ZERO_AUTHOR,
-        "callsigns": json.dumps(sorted(wanted)),
-    }
-    rows = await conn.execute_fetchall(queries.BINDINGS, params)
-    return {str(row[0]): (bytes(row[1]) if row[1] is not None else None) for row in rows}
+    params = {"zone": zone, "callsigns": json.dumps(sorted(wanted))}
+    rows = await conn.execute_fetchall(queries.CLAIMS_OF, params)
+    return trust.bindings([(str(r[0]), bytes(r[1])) for r in rows], node_keys)
 
 
 async def load_views(
-    conn: aiosqlite.Connection,
-    records: Sequence[Record],
-    node_keys: Collection[bytes],
-    node_key: bytes | None,
+    conn: aiosqlite.Connection, records: Sequence[Record], node_keys: Collection[bytes]
 ) -> list[MessageView]:
     """Return views of ``records`` (all of one zone, all shown kinds), in the same order."""
     if not records:
         return []
     related = await load_related(conn, [r.id for r in records])
-    wanted = {
-        resolve.claimed_callsign(r)
-        for r in records
-        if r.kind != "legacy" and r.author not in node_keys
-    }
-    bound = await load_bindings(conn, records[0].zone, wanted, node_key)
+    wanted = {resolve.claimed_callsign(r) for r in records if r.kind != "legacy"}
+    bound = await load_bindings(conn, records[0].zone, wanted, node_keys)
     views = []
     for rec in records:
         state = resolve.effective(rec, related[rec.id])

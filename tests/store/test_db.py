@@ -130,23 +130,39 @@ async def test_quota_per_author_per_hour(
     # A duplicate is a dup, not a quota rejection; other authors and hours are apart.
     others = [mine[0], msg(mallory, hour, callsign="MAL"), msg(alice, hour + 3_600_000)]
     assert await put(store, *others, quota=3) == ["dup", "ok", "ok"]
+    # Unsigned legacy lines have a quota too, per source (here: "local").
     legacy = [
         rec("legacy", alice, hour + 1000 * i, epoch=hour // 1000 + i, line_id=f"{i:08x}")
         for i in range(5)
     ]
-    assert await put(store, *legacy, quota=3) == ["ok"] * 5
+    assert await put(store, *legacy, quota=3) == ["ok"] * 3 + ["reject:quota"] * 2
+    others_lines = await store.insert(
+        [rec("legacy", alice, hour, epoch=hour // 1000, line_id="0000abcd")],
+        origin="peer:elsewhere",
+        received_at_ms=NOW,
+        quota_per_hour=3,
+    )
+    assert others_lines == ["ok"]
     # quota 0 means unlimited
     assert await put(store, *mine[3:]) == ["ok", "ok"]
 
 
 async def test_quota_counts_each_callsign_of_a_shared_node_key_apart(
-    store: Store, alice: SigningKey
+    store: Store, node_key: SigningKey
 ) -> None:
     # Callsign-only users of one node all sign with its key: each has their own quota.
     hour = (T0 // 3_600_000 + 1) * 3_600_000
-    bob = [msg(alice, hour + i, f"b{i}", callsign="BOB") for i in range(3)]
-    carol = [msg(alice, hour + 10 + i, f"c{i}", callsign="CAROL") for i in range(3)]
+    bob = [msg(node_key, hour + i, f"b{i}", callsign="BOB") for i in range(3)]
+    carol = [msg(node_key, hour + 10 + i, f"c{i}", callsign="CAROL") for i in range(3)]
     assert await put(store, *bob, *carol, quota=2) == ["ok", "ok", "reject:quota"] * 2
+
+
+async def test_a_user_key_rotating_callsigns_has_one_quota(
+    store: Store, mallory: SigningKey
+) -> None:
+    hour = (T0 // 3_600_000 + 1) * 3_600_000
+    rotating = [msg(mallory, hour + i, f"m{i}", callsign=f"K{i}ABC") for i in range(5)]
+    assert await put(store, *rotating, quota=3) == ["ok"] * 3 + ["reject:quota"] * 2
 
 
 async def test_items_range_page_and_export(store: Store, alice: SigningKey) -> None:
@@ -223,6 +239,10 @@ async def test_node_records_mark_node_keys_across_reopen(tmp_path: Path, alice: 
     store = await Store.open(path)
     try:
         await put(store, rec("node", alice, T0), msg(alice, T0 + 1))
+        # A node record alone makes no node key (docs/decisions.md): alice signs as herself.
+        assert [m.verified for m in await _all(store)] == ["key"]
+        # Once this node has synced with that key directly, it is a node.
+        assert await store.add_direct_peer(bytes(alice.verify_key))
         assert [m.verified for m in await _all(store)] == ["via"]
     finally:
         await store.close()

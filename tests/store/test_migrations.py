@@ -44,12 +44,13 @@ async def test_failed_migration_rolls_back_and_names_the_file(
     path = tmp_path / "s.db"
     store = await Store.open(path)
     await store.close()
-    broken = [*schema.MIGRATIONS, (2, "CREATE TABLE half (x);\nTHIS IS NOT SQL;")]
+    latest = schema.latest_version()
+    broken = [*schema.MIGRATIONS, (latest + 1, "CREATE TABLE half (x);\nTHIS IS NOT SQL;")]
     monkeypatch.setattr(schema, "MIGRATIONS", broken)
-    with pytest.raises(StoreError, match="migration 2 failed") as info:
+    with pytest.raises(StoreError, match=f"migration {latest + 1} failed") as info:
         await Store.open(path)
     assert str(path) in str(info.value)
-    assert user_version(path) == 1
+    assert user_version(path) == latest
     with sqlite3.connect(path) as conn:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     conn.close()
@@ -62,11 +63,13 @@ async def test_next_migration_applies_on_reopen(
     path = tmp_path / "s.db"
     store = await Store.open(path)
     await store.close()
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, (2, "CREATE TABLE t2 (x);")])
+    latest = schema.latest_version()
+    following = [*schema.MIGRATIONS, (latest + 1, "CREATE TABLE t2 (x);")]
+    monkeypatch.setattr(schema, "MIGRATIONS", following)
     for _ in range(2):
         store = await Store.open(path)
         await store.close()
-    assert user_version(path) == 2
+    assert user_version(path) == latest + 1
 
 
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:

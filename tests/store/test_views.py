@@ -292,38 +292,64 @@ async def test_verified_key_conflict_via_legacy(
     store: Store, node_key: SigningKey, alice: SigningKey, mallory: SigningKey
 ) -> None:
     other_node = SigningKey(bytes([3]) * 32)
-    await put(
-        store,
-        msg(node_key, T0, "via this node", callsign="ALICE"),  # node keys never bind
-        msg(mallory, T0 + 2, "impostor", callsign="ALICE"),
-        msg(alice, T0 + 1, "real", callsign="ALICE"),  # earliest by ts, arrives later
-        rec("node", other_node, T0 + 3),
-        msg(other_node, T0 + 4, "via other node", callsign="ALICE"),
-        rec("legacy", alice, T0 + 5000, text="from legacy", callsign="ALICE"),
-    )
+    await store.add_direct_peer(bytes(other_node.verify_key))  # a peer this node synced with
+    await put(store, msg(node_key, T0, "via this node", callsign="BOB"))  # node keys never bind
+    await put(store, msg(alice, T0 + 1, "real", callsign="ALICE"))
+    # Back-dated a month, but seen after alice's: a timestamp takes no callsign over.
+    await put(store, msg(mallory, T0 - 30 * 86_400_000, "impostor", callsign="ALICE"))
+    await put(store, rec("node", other_node, T0 + 3))
+    await put(store, msg(other_node, T0 + 4, "via other node", callsign="CAROL"))
+    # A callsign bound to a user key is that key's alone, via a node too.
+    await put(store, msg(node_key, T0 + 6, "via claims ALICE", callsign="ALICE"))
+    await put(store, rec("legacy", alice, T0 + 5000, text="from legacy", callsign="ALICE"))
     got = {m.text: m.verified for m in await store.messages(q())}
     assert got == {
         "via this node": "via",
         "real": "key",
         "impostor": "conflict",
         "via other node": "via",
+        "via claims ALICE": "conflict",
         "from legacy": "legacy",
     }
 
 
-async def test_binding_is_deterministic_by_ts_then_id(
+async def test_a_node_record_alone_makes_no_node(store: Store, mallory: SigningKey) -> None:
+    await put(store, rec("node", mallory, T0), msg(mallory, T0 + 1, "me", callsign="MAL"))
+    await put(store, msg(mallory, T0 + 2, "and me", callsign="W1AW"))
+    got = {m.text: m.verified for m in await store.messages(q())}
+    # Not a node here: its records bind callsigns like any user key's (MAL first).
+    assert got == {"me": "key", "and me": "key"}
+    assert mallory.verify_key.encode() not in store.node_keys
+
+
+async def test_node_trust_follows_vouches_of_trusted_nodes(
+    store: Store, node_key: SigningKey
+) -> None:
+    near, far, stray = (SigningKey(bytes([b]) * 32) for b in (4, 5, 6))
+    await store.add_direct_peer(bytes(near.verify_key))
+    await put(store, rec("node", far, T0), rec("node", stray, T0))
+    assert bytes(far.verify_key) not in store.node_keys
+    await put(store, rec("node", near, T0, peers=[bytes(far.verify_key)]))
+    keys = store.node_keys
+    assert {bytes(near.verify_key), bytes(far.verify_key), bytes(node_key.verify_key)} <= keys
+    assert bytes(stray.verify_key) not in keys
+
+
+async def test_binding_goes_to_the_first_seen_not_the_earliest_ts(
     tmp_path: Path, alice: SigningKey, mallory: SigningKey
 ) -> None:
-    a, b = msg(alice, T0, "a"), msg(mallory, T0, "b")  # same ts: the lower id wins
-    winner = "a" if a.id < b.id else "b"
-    for order in ((a, b), (b, a)):
-        store = await Store.open(tmp_path / f"{order[0].body['text']}.db")
+    early, late = msg(mallory, T0, "early"), msg(alice, T0 + 1000, "late")
+    for first, second in ((early, late), (late, early)):
+        store = await Store.open(tmp_path / f"{first.body['text']}.db")
         try:
-            for record in order:
-                await put(store, record)
+            await put(store, first)
+            await put(store, second)
             got = {m.text: m.verified for m in await store.messages(q())}
-            assert got[winner] == "key"
-            assert list(got.values()).count("conflict") == 1
+            assert got[str(first.body["text"])] == "key"
+            assert got[str(second.body["text"])] == "conflict"
+            assert await store.disputes(ZONE) == {
+                "ALICE": [first.author, second.author],
+            }
         finally:
             await store.close()
 
