@@ -14,7 +14,6 @@ from meshchat.errors import PeerError, RemoteProtocolError
 from meshchat.presence import PresenceEntry, TypingEntry
 from meshchat.sync import wire, zoneauth
 from meshchat.sync.peers import Peer
-from meshchat.sync.probe import read_capped
 from meshchat.sync.wire import CONTACT_ID_CHARS, MSGPACK, NODE_HEADER, PREFIX
 
 MAX_REPLY_BYTES = 4 * 1024 * 1024
@@ -22,7 +21,20 @@ MAX_REPLY_BYTES = 4 * 1024 * 1024
 SKIP_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
 
 
-__all__ = ["PeerClient", "PeerError"]
+__all__ = ["PeerClient", "PeerError", "read_capped"]
+
+
+async def read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
+    """Read the body, but never more than ``cap`` bytes (the rest is left unread)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < cap:
+        chunk = await resp.content.read(min(64 * 1024, cap - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 class PeerClient:
