@@ -248,28 +248,3 @@ class ZoneSession:
             self._ready.append(Settled(self._rounds, len(self._need), len(self._have)))
             return
         raise LocalProtocolError(f"nothing to do in phase {self._phase}")
-
-
-class ReconcileSession:
-    """Collects have/need over the rounds of one Negentropy exchange (until the scheduler
-    drives a ZoneSession)."""
-
-    def __init__(self, source: ItemSource, frame_limit: int) -> None:
-        self._initiator = NegentropyInitiator(source, frame_limit)
-        self.have: set[bytes] = set()
-        self.need: set[bytes] = set()
-        self.rounds = 0
-
-    def start(self) -> bytes:
-        """Return the first message to send."""
-        return self._initiator.initiate()
-
-    def receive(self, reply: bytes) -> bytes | None:
-        """Take the peer's reply; return the next message, or None when reconciled."""
-        self.rounds += 1
-        if self.rounds > MAX_ROUNDS:
-            raise RemoteProtocolError(f"reconciliation did not finish in {MAX_ROUNDS} rounds")
-        following, have, need = self._initiator.reconcile(reply)
-        self.have.update(have)
-        self.need.update(need)
-        return following

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from meshchat.app import RunningNode
-from meshchat.sync import scheduler
+from meshchat.sync import session
 from meshchat.sync.server import SyncServer
 from tests.factories import make_record
 from tests.mesh import (
@@ -160,7 +160,7 @@ async def test_new_node_bootstraps_by_range_then_reconciles(
 
     monkeypatch.setattr(SyncServer, "range", counting_range)
     monkeypatch.setattr(SyncServer, "reconcile", counting_reconcile)
-    monkeypatch.setattr(scheduler, "RANGE_PAGE", 16)  # 40 records take several pages
+    monkeypatch.setattr(session, "RANGE_PAGE", 16)  # 40 records take several pages
 
     (old,) = await start_nodes(tmp_path / "old", 1, PUSH_ONLY)
     nodes = [old]
@@ -254,8 +254,8 @@ async def test_a_node_back_from_away_pages_in_only_what_it_missed(
         return await original_range(self, request)
 
     monkeypatch.setattr(SyncServer, "range", counting_range)
-    monkeypatch.setattr(scheduler, "RANGE_PAGE", 16)
-    monkeypatch.setattr(scheduler, "CATCH_UP_MIN", 10)
+    monkeypatch.setattr(session, "RANGE_PAGE", 16)
+    monkeypatch.setattr(session, "CATCH_UP_MIN", 10)
 
     hub, away = await start_nodes(tmp_path, 2, PUSH_ONLY)
     nodes = [hub, away]
@@ -276,6 +276,6 @@ async def test_a_node_back_from_away_pages_in_only_what_it_missed(
         assert set(missed) <= set(await ids(away))
         # Paged from its own newest record on: 40 records in 16s, not all 140.
         assert 1 <= len(pages) <= 4, pages
-        assert min(pages) > hour_ago + 99 - scheduler.CATCH_UP_SKEW_MS
+        assert min(pages) > hour_ago + 99 - session.CATCH_UP_SKEW_MS
     finally:
         await stop_all(nodes)
