@@ -22,6 +22,7 @@ from tests.mesh import (
     ids,
     line,
     link,
+    quiet,
     restart,
     ring,
     same_ids,
@@ -80,7 +81,7 @@ async def test_post_crosses_the_mesh_by_push_alone(tmp_path: Path, shape: str, s
             return all(p.last_sync is not None for n in nodes for p in n.node.peers.all())
 
         await eventually(first_rounds_done, what="every first round finished")
-        await asyncio.sleep(0.2)  # a round sets last_sync before its presence exchange
+        await quiet(nodes)  # a round sets last_sync before its presence exchange
         rounds = [(p.url, p.last_sync) for n in nodes for p in n.node.peers.all()]
         deliveries = watch_deliveries(nodes)
 
@@ -101,7 +102,9 @@ async def test_post_crosses_the_mesh_by_push_alone(tmp_path: Path, shape: str, s
             return len(deliveries.of(posted)) >= expected
 
         await eventually(all_handed_over, what="every hand-over")
-        await asyncio.sleep(0.3)  # room for any extra (wrong) push to show up
+        # Any extra (wrong) push was queued by one of those hand-overs: once nothing is
+        # queued or in flight anywhere, every push that will happen has happened.
+        await quiet(nodes)
         got = deliveries.of(posted)
         assert len(got) == expected, got
         # No anti-entropy round ran after the post: push alone carried it.
