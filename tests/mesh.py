@@ -84,6 +84,15 @@ async def wait_live(nodes: Sequence[RunningNode], within: float = 10.0) -> None:
     await eventually(all_live, within, "every peer probed and live")
 
 
+async def quiet(nodes: Sequence[RunningNode], within: float = 10.0) -> None:
+    """Wait until no node has a sync round running or due, nor a push queued or in flight."""
+
+    async def idle() -> bool:
+        return all(link.idle for n in nodes for link in n.node.scheduler.links.values())
+
+    await eventually(idle, within, "every peer link idle")
+
+
 async def stop_all(nodes: list[RunningNode]) -> None:
     """Stop every node."""
     for node in nodes:

@@ -1,10 +1,14 @@
-"""HTTP client for one peer's sync API: keep-alive, timeouts, zone secret, byte counters."""
+"""HTTP client for one peer's sync API: keep-alive, timeouts, zone secret, byte counters.
+
+``send`` takes a ``wire`` request value and returns the ``replies`` value that answers
+it, so a ``session.ZoneSession`` is driven with one call per request.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, overload
 from urllib.parse import urlencode, urlsplit
 
 import aiohttp
@@ -14,15 +18,29 @@ from meshchat.errors import PeerError, RemoteProtocolError
 from meshchat.presence import PresenceEntry, TypingEntry
 from meshchat.sync import wire, zoneauth
 from meshchat.sync.peers import Peer
-from meshchat.sync.probe import read_capped
+from meshchat.sync.replies import GetReply, PutReply, RangeReply, ReconcileReply
 from meshchat.sync.wire import CONTACT_ID_CHARS, MSGPACK, NODE_HEADER, PREFIX
 
+T = TypeVar("T")
 MAX_REPLY_BYTES = 4 * 1024 * 1024
 # Headers a peer does not need; every byte counts on a 300 kbit/s link.
 SKIP_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
 
 
-__all__ = ["PeerClient", "PeerError"]
+__all__ = ["PeerClient", "PeerError", "read_capped"]
+
+
+async def read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
+    """Read the body, but never more than ``cap`` bytes (the rest is left unread)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < cap:
+        chunk = await resp.content.read(min(64 * 1024, cap - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 class PeerClient:
@@ -100,51 +118,34 @@ class PeerClient:
         result: dict[str, Any] = await self.call("GET", "info")
         return result
 
-    async def reconcile(self, zone: str, neg: bytes, since: int) -> bytes:
-        """One Negentropy round trip."""
-        answer = await self.call("POST", "reconcile", {"zone": zone, "neg": neg, "since": since})
-        neg_reply = answer.get("neg")
-        if not isinstance(neg_reply, bytes):
-            raise PeerError("reconcile: reply has no neg")
-        return neg_reply
+    @overload
+    async def send(self, request: wire.Reconcile) -> ReconcileReply: ...
+    @overload
+    async def send(self, request: wire.Get) -> GetReply: ...
+    @overload
+    async def send(self, request: wire.Range) -> RangeReply: ...
+    @overload
+    async def send(self, request: wire.Put) -> PutReply: ...
 
-    async def get(
-        self, zone: str, ids: list[bytes]
-    ) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
-        """Fetch records by id; return the envelopes and the ids left for another call."""
-        answer = await self.call("POST", "get", {"zone": zone, "ids": ids})
-        try:
-            envelopes = [records.unpack_envelope(e) for e in answer.get("records", [])]
-        except RemoteProtocolError as exc:
-            raise PeerError(f"get: {exc}") from None
-        more = answer.get("more", [])
-        if not isinstance(more, list) or not all(
-            isinstance(i, bytes) and len(i) == 32 for i in more
-        ):
-            raise PeerError("get: bad `more` list")
-        return envelopes, more
-
-    async def put(self, zone: str, envelopes: list[tuple[bytes, bytes]]) -> list[str]:
-        """Push records; return the peer's per-record results."""
-        answer = await self.call(
-            "POST", "put", {"zone": zone, "records": [list(e) for e in envelopes]}
-        )
-        results = answer.get("results")
-        if not isinstance(results, list) or len(results) != len(envelopes):
+    async def send(
+        self, request: wire.Reconcile | wire.Get | wire.Range | wire.Put
+    ) -> ReconcileReply | GetReply | RangeReply | PutReply:
+        """Send one request; return the peer's reply value (PeerError if it is bad)."""
+        if isinstance(request, wire.Reconcile):
+            answer = await self.call("POST", "reconcile", request.to_wire())
+            return _parse("reconcile", ReconcileReply.parse, answer)
+        if isinstance(request, wire.Get):
+            answer = await self.call("POST", "get", request.to_wire())
+            return _parse("get", GetReply.parse, answer)
+        if isinstance(request, wire.Range):
+            answer = await self.call("GET", "range", query=request.to_query())
+            return _parse("range", RangeReply.parse, answer)
+        answer = await self.call("POST", "put", request.to_wire())
+        reply = _parse("put", PutReply.parse, answer)
+        if len(reply.results) != len(request.records):
             raise PeerError("put: results do not match the records sent")
-        return [str(r) for r in results]
-
-    async def range(
-        self, zone: str, after_ts: int, after_id: bytes, limit: int
-    ) -> tuple[list[tuple[bytes, bytes]], bool]:
-        """Fetch one bootstrap page after ``(after_ts, after_id)``; tell whether it was the last."""
-        query = {"zone": zone, "after_ts": after_ts, "after_id": after_id.hex(), "limit": limit}
-        answer = await self.call("GET", "range", query=query)
-        try:
-            envelopes = [records.unpack_envelope(e) for e in answer.get("records", [])]
-        except RemoteProtocolError as exc:
-            raise PeerError(f"range: {exc}") from None
-        return envelopes, bool(answer.get("done", True))
+        self.peer.records_out += reply.accepted
+        return reply
 
     async def presence(
         self,
@@ -162,3 +163,11 @@ class PeerClient:
             return list(wire.Presence.parse({"zone": zone, "users": raw}).users)
         except RemoteProtocolError as exc:
             raise PeerError(f"presence: {exc}") from None
+
+
+def _parse(route: str, parse: Callable[[Mapping[str, Any]], T], answer: Any) -> T:
+    """Build a reply value from a decoded reply map; a malformed one is a PeerError."""
+    try:
+        return parse(answer)
+    except RemoteProtocolError as exc:
+        raise PeerError(f"{route}: {exc}") from None

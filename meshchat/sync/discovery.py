@@ -23,9 +23,9 @@ import ifaddr
 
 from meshchat.config import Config
 from meshchat.sync import aredn
+from meshchat.sync.client import read_capped
 from meshchat.sync.mdns import MdnsSource
 from meshchat.sync.peers import Peer, PeerTable
-from meshchat.sync.probe import read_capped
 from meshchat.timing import Timing
 
 log = logging.getLogger(__name__)

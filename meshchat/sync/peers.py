@@ -101,10 +101,6 @@ class PeerTable:
         """Return the peer for ``url``."""
         return self._peers.get(url.rstrip("/"))
 
-    def by_node(self, node_id: str) -> Peer | None:
-        """Return the peer whose node key is ``node_id``."""
-        return next((p for p in self._peers.values() if p.node_id == node_id), None)
-
     def all(self) -> list[Peer]:
         """Return every peer, in the order they were added."""
         return list(self._peers.values())

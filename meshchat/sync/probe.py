@@ -1,26 +1,35 @@
-"""What answers at a discovered URL: a native meshchat node, a legacy one, or nothing (§5.3).
+"""What answers at a peer's URL: a native meshchat node, a legacy one, or nothing (§5.3).
 
 A native node answers ``GET /sync/v1/info`` with a msgpack map holding its ``node_id``; a
 legacy MeshChat node (Perl 1.02, Lua 2.x) answers ``/cgi-bin/meshchat?action=
 messages_version`` with 200 and only decimal digits (Lua adds one newline). Replies are
 read up to a small cap, so a hostile URL cannot make the probe hold much memory.
+
+A peer link probes a peer of unknown kind with ``examine``, reading ``info`` through its
+own client (zone secret checked both ways, bytes counted), so a native peer costs one
+request; ``probe`` is the same decision with a plain capped GET.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from typing import Literal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
 
 from meshchat import records
-from meshchat.errors import RemoteProtocolError
+from meshchat.errors import PeerError, RemoteProtocolError
 from meshchat.sync import zoneauth
+from meshchat.sync.client import read_capped
 from meshchat.sync.wire import PREFIX
 
 Kind = Literal["native", "legacy", "unreachable"]
+# Returns a native node's info map; raises PeerError when nothing native answers.
+InfoReader = Callable[[], Awaitable[dict[str, Any]]]
 
 INFO_CAP = 64 * 1024
 VERSION_CAP = 64  # a sum of 500 ids of 32 bits is at most 12 digits
@@ -30,17 +39,13 @@ _VERSION = re.compile(rb"[0-9]+\n?")
 _FAILURES = (TimeoutError, aiohttp.ClientError, OSError, ValueError)
 
 
-async def read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
-    """Read the body, but never more than ``cap`` bytes (the rest is left unread)."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < cap:
-        chunk = await resp.content.read(min(64 * 1024, cap - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
+@dataclass(frozen=True, slots=True)
+class Probed:
+    """What a probe found: the kind, a native node's info, or why its info call failed."""
+
+    kind: Kind
+    info: dict[str, Any] | None = None
+    error: str = ""
 
 
 async def _get(
@@ -54,10 +59,10 @@ async def _get(
         return None
 
 
-async def probe_native(
+async def read_info(
     http: aiohttp.ClientSession, url: str, timeout_s: float, *, zone_secret: str = ""
-) -> bool:
-    """Tell whether ``url`` answers ``/sync/v1/info`` like a meshchat node."""
+) -> dict[str, Any]:
+    """Return what ``url`` answers at ``/sync/v1/info``; PeerError unless a meshchat node."""
     target = url.rstrip("/") + PREFIX + "/info"
     headers = {}
     if zone_secret:
@@ -65,12 +70,14 @@ async def probe_native(
         headers = zoneauth.sign(zone_secret, "GET", path, b"", time.time())
     answer = await _get(http, target, INFO_CAP, timeout_s, headers)
     if answer is None or answer[0] != 200 or len(answer[1]) > INFO_CAP:
-        return False
+        raise PeerError("info: no meshchat node answers")
     try:
         info = records.unpack(answer[1])
-    except RemoteProtocolError:
-        return False
-    return isinstance(info, dict) and isinstance(info.get("node_id"), str)
+    except RemoteProtocolError as exc:
+        raise PeerError(f"info: {exc}") from None
+    if not isinstance(info, dict) or not isinstance(info.get("node_id"), str):
+        raise PeerError("info: not a meshchat sync peer")
+    return info
 
 
 async def probe_legacy(http: aiohttp.ClientSession, url: str, timeout_s: float) -> bool:
@@ -81,12 +88,32 @@ async def probe_legacy(http: aiohttp.ClientSession, url: str, timeout_s: float) 
     return bool(_VERSION.fullmatch(answer[1]))
 
 
+async def examine(
+    http: aiohttp.ClientSession,
+    url: str,
+    timeout_s: float,
+    *,
+    zone_secret: str = "",
+    read: InfoReader | None = None,
+) -> Probed:
+    """Ask ``info`` (through ``read`` if given), then the legacy path if that failed."""
+
+    async def plain() -> dict[str, Any]:
+        return await read_info(http, url, timeout_s, zone_secret=zone_secret)
+
+    try:
+        info = await (read or plain)()
+    except PeerError as exc:
+        error = str(exc)
+    else:
+        return Probed("native", info)
+    if await probe_legacy(http, url, timeout_s):
+        return Probed("legacy")
+    return Probed("unreachable", error=error)
+
+
 async def probe(
     http: aiohttp.ClientSession, url: str, timeout_s: float, *, zone_secret: str = ""
 ) -> Kind:
     """Return ``native``, ``legacy`` or ``unreachable``; ``timeout_s`` bounds each request."""
-    if await probe_native(http, url, timeout_s, zone_secret=zone_secret):
-        return "native"
-    if await probe_legacy(http, url, timeout_s):
-        return "legacy"
-    return "unreachable"
+    return (await examine(http, url, timeout_s, zone_secret=zone_secret)).kind

@@ -22,10 +22,10 @@ from meshchat.errors import MeshchatError
 from meshchat.ingest import Ingestor
 from meshchat.presence import PresenceService, TypingEntry
 from meshchat.store.db import Store
-from meshchat.sync import wire, zoneauth
+from meshchat.sync import responder, wire, zoneauth
 from meshchat.sync.index import ZoneIndex
-from meshchat.sync.negentropy import NegentropyResponder
 from meshchat.sync.peers import ContactLog
+from meshchat.sync.replies import PutReply
 from meshchat.sync.wire import MSGPACK, NODE_HEADER
 
 log = logging.getLogger(__name__)
@@ -187,31 +187,18 @@ class SyncServer:
         caller = request.headers.get(NODE_HEADER, "")
         if caller:
             self.contacts.heard(caller, time.time(), reconcile=True)
-        # Never reconcile below our own horizon: a longer-lived peer cannot feed us back
-        # what we pruned, nor ask us for it (DESIGN §2.4).
-        since = max(req.since or 0, self._horizon_start())
-        window = await self.index.window(zone, since)
-        responder = NegentropyResponder(window, self.config.sync.frame_limit)
-        return reply({"neg": responder.reconcile(req.neg)})
+        window = await self.index.window(
+            zone, responder.reconcile_since(req.since, self._horizon_start())
+        )
+        answer = responder.answer_reconcile(window, self.config.sync.frame_limit, req.neg)
+        return reply(answer.to_wire())
 
     async def get(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/get {zone, ids}`` → ``{records, more}``, cut at 64 KiB."""
         req = wire.Get.parse(records.unpack(await request.read(), wire.MAX_GET_IDS + 8))
         zone = self._zone(req.zone)
         found = await self.store.get_envelopes(list(dict.fromkeys(req.ids)))
-        out: list[list[bytes]] = []
-        size = 0
-        more: list[bytes] = []
-        for signed, sig in found:
-            record = records.load_trusted(signed, sig)
-            if record.zone != zone:
-                continue
-            if out and size + len(signed) + len(sig) > wire.GET_REPLY_BYTES:
-                more.append(record.id)
-                continue
-            out.append([signed, sig])
-            size += len(signed) + len(sig)
-        return reply({"records": out, "more": more})
+        return reply(responder.get_reply(zone, found).to_wire())
 
     async def put(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/put {zone, records}`` → ``{results}`` after the commit."""
@@ -222,26 +209,15 @@ class SyncServer:
             self.contacts.heard(caller, time.time())
         origin = f"peer:{(caller or request.remote or '?')[:64]}"
         results = await self.ingestor.submit(req.records, origin)
-        return reply({"results": results})
+        return reply(PutReply(tuple(results)).to_wire())
 
     async def range(self, request: web.Request) -> web.Response:
         """``GET /sync/v1/range?zone&after_ts&after_id&limit``: a bootstrap page."""
         req = wire.Range.parse(request.query)
         zone = self._zone(req.zone)
-        after_ts, after_id = req.after_ts, req.after_id
-        start = self._horizon_start()
-        if after_ts < start:
-            after_ts, after_id = start, b""
+        after_ts, after_id = responder.range_start(req, self._horizon_start())
         page = await self.store.range_page(zone, after_ts, after_id, req.limit)
-        out: list[list[bytes]] = []
-        size = 0
-        for signed, sig in page:
-            if out and size + len(signed) + len(sig) > wire.RANGE_REPLY_BYTES:
-                break
-            out.append([signed, sig])
-            size += len(signed) + len(sig)
-        done = len(out) == len(page) and len(page) < req.limit
-        return reply({"records": out, "done": done})
+        return reply(responder.range_reply(page, req.limit).to_wire())
 
     async def presence_exchange(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/presence {zone, users}`` → ``{users}``; never logged."""

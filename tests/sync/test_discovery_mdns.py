@@ -20,6 +20,7 @@ from meshchat.sync.discovery import announced_addresses, sources
 from meshchat.sync.mdns import MdnsSource, MdnsTable, build_txt, parse_txt, peer_url
 from meshchat.sync.peers import PeerTable
 from meshchat.timing import Timing
+from tests.mesh import eventually
 from tests.nodes import node_config
 
 ZONE = "MeshChat"
@@ -238,9 +239,12 @@ async def test_a_resolver_that_fails_does_not_end_discovery(
 
     source.resolver = broken
     change(source, f"x.{mdns.SERVICE_TYPE}", ServiceStateChange.Added)
-    await asyncio.sleep(0.01)
+
+    async def logged() -> bool:
+        return "resolving the mDNS service" in caplog.text
+
+    await eventually(logged, within=5.0, what="the resolver failure logged")
     await source.close()
-    assert "resolving the mDNS service" in caplog.text
     assert source.table.urls(0.0) == set()
 
 

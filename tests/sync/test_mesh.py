@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from meshchat.app import RunningNode
-from meshchat.sync import scheduler
+from meshchat.sync import session
 from meshchat.sync.server import SyncServer
 from tests.factories import make_record
 from tests.mesh import (
@@ -22,6 +22,7 @@ from tests.mesh import (
     ids,
     line,
     link,
+    quiet,
     restart,
     ring,
     same_ids,
@@ -80,7 +81,7 @@ async def test_post_crosses_the_mesh_by_push_alone(tmp_path: Path, shape: str, s
             return all(p.last_sync is not None for n in nodes for p in n.node.peers.all())
 
         await eventually(first_rounds_done, what="every first round finished")
-        await asyncio.sleep(0.2)  # a round sets last_sync before its presence exchange
+        await quiet(nodes)  # a round sets last_sync before its presence exchange
         rounds = [(p.url, p.last_sync) for n in nodes for p in n.node.peers.all()]
         deliveries = watch_deliveries(nodes)
 
@@ -101,7 +102,9 @@ async def test_post_crosses_the_mesh_by_push_alone(tmp_path: Path, shape: str, s
             return len(deliveries.of(posted)) >= expected
 
         await eventually(all_handed_over, what="every hand-over")
-        await asyncio.sleep(0.3)  # room for any extra (wrong) push to show up
+        # Any extra (wrong) push was queued by one of those hand-overs: once nothing is
+        # queued or in flight anywhere, every push that will happen has happened.
+        await quiet(nodes)
         got = deliveries.of(posted)
         assert len(got) == expected, got
         # No anti-entropy round ran after the post: push alone carried it.
@@ -160,7 +163,7 @@ async def test_new_node_bootstraps_by_range_then_reconciles(
 
     monkeypatch.setattr(SyncServer, "range", counting_range)
     monkeypatch.setattr(SyncServer, "reconcile", counting_reconcile)
-    monkeypatch.setattr(scheduler, "RANGE_PAGE", 16)  # 40 records take several pages
+    monkeypatch.setattr(session, "RANGE_PAGE", 16)  # 40 records take several pages
 
     (old,) = await start_nodes(tmp_path / "old", 1, PUSH_ONLY)
     nodes = [old]
@@ -254,8 +257,8 @@ async def test_a_node_back_from_away_pages_in_only_what_it_missed(
         return await original_range(self, request)
 
     monkeypatch.setattr(SyncServer, "range", counting_range)
-    monkeypatch.setattr(scheduler, "RANGE_PAGE", 16)
-    monkeypatch.setattr(scheduler, "CATCH_UP_MIN", 10)
+    monkeypatch.setattr(session, "RANGE_PAGE", 16)
+    monkeypatch.setattr(session, "CATCH_UP_MIN", 10)
 
     hub, away = await start_nodes(tmp_path, 2, PUSH_ONLY)
     nodes = [hub, away]
@@ -276,6 +279,6 @@ async def test_a_node_back_from_away_pages_in_only_what_it_missed(
         assert set(missed) <= set(await ids(away))
         # Paged from its own newest record on: 40 records in 16s, not all 140.
         assert 1 <= len(pages) <= 4, pages
-        assert min(pages) > hour_ago + 99 - scheduler.CATCH_UP_SKEW_MS
+        assert min(pages) > hour_ago + 99 - session.CATCH_UP_SKEW_MS
     finally:
         await stop_all(nodes)

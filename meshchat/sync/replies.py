@@ -1,0 +1,139 @@
+"""Sync API reply values (DESIGN §5.2): frozen dataclasses that validate on construction.
+
+The answers to ``wire.Reconcile``, ``Get``, ``Range`` and ``Put``. The client parses a
+peer's decoded reply into one of these or gets a RemoteProtocolError; the server's
+handlers and the in-memory tests build them with ``sync.responder`` and send
+``to_wire()``, so both sides of a session speak through the same values (STYLE.md 3).
+Unknown keys in a reply are ignored: a newer peer may add some.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from meshchat import records
+from meshchat.errors import RemoteProtocolError
+
+Envelope = tuple[bytes, bytes]
+
+
+def _need(cond: bool, detail: str) -> None:
+    if not cond:
+        raise RemoteProtocolError(detail)
+
+
+def _envelopes(value: Any) -> tuple[Envelope, ...]:
+    _need(isinstance(value, list | tuple), "records must be a list")
+    return tuple(records.unpack_envelope(e) for e in value)
+
+
+def _check_envelopes(value: Any) -> None:
+    _need(isinstance(value, tuple), "records must be a tuple")
+    for env in value:
+        _need(
+            isinstance(env, tuple)
+            and len(env) == 2
+            and isinstance(env[0], bytes)
+            and isinstance(env[1], bytes),
+            "each record is [S: bin, sig: bin]",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReply:
+    """``{neg}``: the responder's Negentropy message."""
+
+    neg: bytes
+
+    def __post_init__(self) -> None:
+        """Refuse a reply without a message."""
+        _need(isinstance(self.neg, bytes), "reply has no neg")
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> ReconcileReply:
+        """Build from a decoded reply map."""
+        return cls(body.get("neg"))  # type: ignore[arg-type]
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready body."""
+        return {"neg": self.neg}
+
+
+@dataclass(frozen=True, slots=True)
+class GetReply:
+    """``{records, more}``: the envelopes sent, and the asked ids left for another get."""
+
+    records: tuple[Envelope, ...]
+    more: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Refuse malformed envelopes or ids."""
+        _check_envelopes(self.records)
+        _need(
+            isinstance(self.more, tuple)
+            and all(isinstance(i, bytes) and len(i) == 32 for i in self.more),
+            "bad `more` list",
+        )
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> GetReply:
+        """Build from a decoded reply map."""
+        more = body.get("more", [])
+        _need(isinstance(more, list), "bad `more` list")
+        return cls(_envelopes(body.get("records", [])), tuple(more))
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready body."""
+        return {"records": [list(e) for e in self.records], "more": list(self.more)}
+
+
+@dataclass(frozen=True, slots=True)
+class RangeReply:
+    """``{records, done}``: one bootstrap page in (ts, id) order; ``done`` on the last."""
+
+    records: tuple[Envelope, ...]
+    done: bool = True
+
+    def __post_init__(self) -> None:
+        """Refuse malformed envelopes."""
+        _check_envelopes(self.records)
+        _need(isinstance(self.done, bool), "done must be a bool")
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> RangeReply:
+        """Build from a decoded reply map (a missing ``done`` means the last page)."""
+        return cls(_envelopes(body.get("records", [])), bool(body.get("done", True)))
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready body."""
+        return {"records": [list(e) for e in self.records], "done": self.done}
+
+
+@dataclass(frozen=True, slots=True)
+class PutReply:
+    """``{results}``: ``ok``, ``dup`` or ``reject:<reason>`` per record, in order."""
+
+    results: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        """Refuse anything but a list of strings."""
+        _need(isinstance(self.results, tuple), "results must be a list")
+        _need(all(isinstance(r, str) for r in self.results), "results are strings")
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> PutReply:
+        """Build from a decoded reply map."""
+        results = body.get("results")
+        _need(isinstance(results, list), "results do not match the records sent")
+        return cls(tuple(str(r) for r in results))  # type: ignore[union-attr]
+
+    @property
+    def accepted(self) -> int:
+        """Return how many records the peer stored as new."""
+        return sum(1 for r in self.results if r == "ok")
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready body."""
+        return {"results": list(self.results)}

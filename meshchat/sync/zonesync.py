@@ -1,0 +1,67 @@
+"""Drive a ``session.ZoneSession`` against a peer: the store, ingest and HTTP half of it.
+
+Every decision is the session's; this module only does what each step asks, in order,
+so a step is done (a page ingested, a cursor stored) before the next is asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from meshchat.clock import wall_ms
+from meshchat.ingest import Ingestor
+from meshchat.store.db import Store
+from meshchat.sync.client import PeerClient
+from meshchat.sync.index import ZoneIndex
+from meshchat.sync.session import ZoneSession, since_for
+from meshchat.sync.steps import Ingest, Load, SaveCursor, Settled
+
+
+def cursor_key(zone: str, url: str) -> str:
+    """Return the meta key of the bootstrap cursor of ``zone`` from the peer at ``url``."""
+    return f"bootstrap:{zone}:{url}"
+
+
+@dataclass(frozen=True)
+class ZoneSync:
+    """Runs zone sessions for one node over its index, store and ingest."""
+
+    store: Store
+    ingestor: Ingestor
+    index: ZoneIndex
+    horizon_ms: int
+    frame_limit: int
+
+    async def run(
+        self, client: PeerClient, zone: str, peer_count: int, paged_in: set[str]
+    ) -> Settled:
+        """Sync ``zone`` with the client's peer; add it to ``paged_in`` once paged in."""
+        peer = client.peer
+        since = since_for(wall_ms(), self.horizon_ms, peer.zones.get(zone, self.horizon_ms))
+        key = cursor_key(zone, peer.url)
+        session = ZoneSession(
+            zone,
+            await self.index.window(zone, since),
+            since=since,
+            peer_count=peer_count,
+            cursor=await self.store.meta_get(key),
+            paged_in=zone in paged_in,
+            frame_limit=self.frame_limit,
+        )
+        # records_in is counted by the scheduler's ingest subscriber, which also sees
+        # what the peer pushed.
+        origin = f"peer:{peer.node_id}"
+        while True:
+            step = session.next_step()
+            if isinstance(step, Settled):
+                return step
+            if isinstance(step, Ingest):
+                await self.ingestor.submit(step.envelopes, origin)
+            elif isinstance(step, SaveCursor):
+                await self.store.meta_set(key, step.text)
+                if step.cursor is None:
+                    paged_in.add(zone)
+            elif isinstance(step, Load):
+                session.loaded(await self.store.get_envelopes(step.ids))
+            else:
+                session.receive(await client.send(step))
