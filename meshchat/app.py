@@ -111,8 +111,13 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     peers = PeerTable()
     contacts = ContactLog()
     tasks = TaskGroup()
+
+    def met_peer(node_id: str, vouched: Sequence[str]) -> None:
+        if not tasks.closing:
+            tasks.spawn(store.note_peer(node_id, vouched), "note a direct peer")
+
     scheduler = SyncScheduler(
-        config, store, ingestor, index, key_hex, peers, presence, timing, contacts
+        config, store, ingestor, index, key_hex, peers, presence, timing, contacts, met_peer
     )
     visits = Visits(store)
     live = LiveHub(

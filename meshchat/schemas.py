@@ -19,7 +19,6 @@ MAX_NAME = 64
 MAX_TOPIC = 500
 MAX_LIST = 64
 MAX_EMOJI = 32
-MAX_PEERS = 256  # node.peers: the node keys a node vouches for (docs/decisions.md)
 GEO_SCALE = 1_000_000  # geo is [lat, lon] in integer micro-degrees: bodies carry no floats
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LEGACY_LINE = re.compile(r"[0-9a-fA-F]{1,8}\t[0-9]{1,12}\t[^\t\n\r]*(?:\t[^\t\n\r]*){4}")
@@ -33,10 +32,6 @@ def _plain(max_len: int, min_len: int = 0) -> Check:
 
 def _id(v: Any) -> bool:
     return isinstance(v, bytes) and len(v) == 32
-
-
-def _ids(v: Any) -> bool:
-    return isinstance(v, list) and len(v) <= MAX_PEERS and all(_id(i) for i in v)
 
 
 def _text(v: Any) -> bool:
@@ -97,7 +92,7 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
         {"name": _name, "topic": _plain(MAX_TOPIC)},
         {"members": _callsigns, "restricted": _bool},
     ),
-    "node": ({"name": _name, "platform": _name, "version": _name}, {"peers": _ids}),
+    "node": ({"name": _name, "platform": _name, "version": _name}, {}),
     "legacy": ({"line": _text}, {}),
 }
 

@@ -36,6 +36,11 @@ class TaskGroup:
         if not task.cancelled() and task.exception() is not None:
             log.error("background task %s died", task.get_name(), exc_info=task.exception())
 
+    @property
+    def closing(self) -> bool:
+        """Tell whether ``close`` has begun (no new task may start)."""
+        return self._closed
+
     def __len__(self) -> int:
         return len(self._tasks)
 

@@ -7,10 +7,10 @@ trusted node keys in memory, recomputed when a ``node`` record or a direct peer 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from meshchat.clock import wall_ms
-from meshchat.records import Record, load_trusted
+from meshchat.records import Record
 from meshchat.store import queries, trust
 from meshchat.store.base import StoreBase
 
@@ -19,37 +19,30 @@ class IdentityStore(StoreBase):
     """Node keys, bindings and the node-local identity tables."""
 
     _own_key: bytes | None
+    _announced: set[bytes]  # the authors of node records
     _direct: set[bytes]
-    _vouches: dict[bytes, tuple[int, tuple[bytes, ...]]]  # author -> (ts, peers) of its latest
-    _node_keys: frozenset[bytes]
+    _vouches: dict[bytes, set[bytes]]  # direct peer -> the node keys its info named
 
     async def _load_identity(self, own_key: bytes | None) -> None:
-        """Read node records and direct peers once, at open."""
+        """Read what node trust is computed from, once, at open."""
         self._own_key = own_key
-        self._vouches = {}
-        rows = await self._fetch(queries.NODE_RECORDS, ())
-        for row in rows:
-            self._note_node_record(load_trusted(bytes(row[0]), bytes(row[1])))
+        self._announced = {bytes(r[0]) for r in await self._fetch(queries.NODE_AUTHORS, ())}
         self._direct = {bytes(r[0]) for r in await self._fetch(queries.DIRECT_PEERS, ())}
+        self._vouches = {}
+        for via, key in await self._fetch(queries.NODE_VOUCHES, ()):
+            self._vouches.setdefault(bytes(via), set()).add(bytes(key))
         self._retrust()
 
-    def _note_node_record(self, record: Record) -> None:
-        peers = record.body.get("peers")
-        vouched = tuple(p for p in peers if isinstance(p, bytes)) if isinstance(peers, list) else ()
-        known = self._vouches.get(record.author)
-        if known is None or record.ts >= known[0]:
-            self._vouches[record.author] = (record.ts, vouched)
-
     def _retrust(self) -> None:
-        vouches = {key: peers for key, (_, peers) in self._vouches.items()}
-        self._node_keys = trust.node_keys(self._own_key, self._direct, vouches)
+        self._node_keys = trust.node_keys(
+            self._own_key, self._announced, self._direct, self._vouches
+        )
 
     def _stored(self, fresh: Collection[Record]) -> None:
         """Note newly stored records that change trust (called by ``insert``)."""
-        nodes = [r for r in fresh if r.kind == "node"]
-        for record in nodes:
-            self._note_node_record(record)
-        if nodes:
+        authors = {r.author for r in fresh if r.kind == "node"} - self._announced
+        if authors:
+            self._announced |= authors
             self._retrust()
 
     @property
@@ -57,19 +50,25 @@ class IdentityStore(StoreBase):
         """Return the keys trusted as nodes here (see ``store.trust``)."""
         return self._node_keys
 
-    def direct_peers(self) -> list[bytes]:
-        """Return the node keys this node has synced with directly, sorted."""
-        return sorted(self._direct)
-
-    async def add_direct_peer(self, key: bytes) -> bool:
-        """Remember that this node synced with ``key``; tell whether it was new."""
-        if key in self._direct:
-            return False
+    async def note_peer(self, node_id: str, vouched: Sequence[str]) -> None:
+        """A sync round with the node ``node_id`` completed; it trusts the ``vouched`` keys."""
+        via = _key(node_id)
+        if via is None:
+            return
+        keys = {k for k in map(_key, vouched) if k is not None and k != via}
+        if via in self._direct and self._vouches.get(via, set()) == keys:
+            return
         async with self._write() as conn:
-            await conn.execute(queries.ADD_DIRECT_PEER, (key, wall_ms()))
-        self._direct.add(key)
+            await conn.execute(queries.ADD_DIRECT_PEER, (via, wall_ms()))
+            await conn.execute(queries.CLEAR_VOUCHES, (via,))
+            await conn.executemany(queries.ADD_VOUCH, [(via, k) for k in sorted(keys)])
+        self._direct.add(via)
+        self._vouches[via] = keys
         self._retrust()
-        return True
+
+    async def add_direct_peer(self, key: bytes) -> None:
+        """Remember that this node synced with ``key`` (what it vouches for is kept)."""
+        await self.note_peer(key.hex(), [k.hex() for k in self._vouches.get(key, ())])
 
     async def bound_keys(self, zone: str, callsigns: Collection[str]) -> dict[str, bytes]:
         """Return the key each of ``callsigns`` is bound to in ``zone`` (absent: unbound)."""
@@ -120,3 +119,13 @@ class IdentityStore(StoreBase):
         """Return the device that posted ``record_id`` here, or None."""
         rows = await self._fetch(queries.AUTHORED, (record_id,))
         return bytes(rows[0][0]) if rows else None
+
+
+def _key(hex_id: str) -> bytes | None:
+    """Return a node id (64 hex digits) as a key, or None when it is not one."""
+    if len(hex_id) != 64:
+        return None
+    try:
+        return bytes.fromhex(hex_id)
+    except ValueError:
+        return None

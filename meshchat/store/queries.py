@@ -217,9 +217,12 @@ FIRST_CLAIMS = """
 SELECT r.id FROM claims c JOIN records r ON r.seq = c.first_seq
 WHERE c.zone = :zone ORDER BY c.first_seq
 """
-NODE_RECORDS = "SELECT S, sig FROM records WHERE kind = 'node' ORDER BY ts, id"
+NODE_AUTHORS = "SELECT DISTINCT author FROM records WHERE kind = 'node'"
 DIRECT_PEERS = "SELECT key FROM direct_peers"
 ADD_DIRECT_PEER = "INSERT OR IGNORE INTO direct_peers (key, first_seen) VALUES (?, ?)"
+NODE_VOUCHES = "SELECT via, key FROM node_vouches"
+CLEAR_VOUCHES = "DELETE FROM node_vouches WHERE via = ?"
+ADD_VOUCH = "INSERT OR IGNORE INTO node_vouches (via, key) VALUES (?, ?)"
 SESSIONS = "SELECT token_hash, sealed, expires_at FROM sessions WHERE expires_at > ?"
 SAVE_SESSION = "INSERT OR REPLACE INTO sessions (token_hash, sealed, expires_at) VALUES (?, ?, ?)"
 DELETE_SESSION = "DELETE FROM sessions WHERE token_hash = ?"

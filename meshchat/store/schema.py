@@ -137,10 +137,16 @@ CREATE INDEX claims_first_seen ON claims(zone, callsign, first_seq);
 -- is pruned (a pruned hour is long past), so the per-callsign trigger goes.
 DROP TRIGGER records_quota_delete;
 
--- Node keys this node has synced with directly: where node trust starts.
+-- Node keys this node has synced with directly, and the node keys each of them said it
+-- trusts (its info's ``nodes``): where node trust comes from.
 CREATE TABLE direct_peers (
     key BLOB PRIMARY KEY,
     first_seen INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE node_vouches (
+    via BLOB NOT NULL,
+    key BLOB NOT NULL,
+    PRIMARY KEY (via, key)
 ) WITHOUT ROWID;
 
 -- Browser sessions that outlive a restart. Everything but the expiry is sealed with a key

@@ -1,12 +1,12 @@
 """Who is a node and who owns a callsign, computed from what this node saw (docs/decisions.md).
 
-Pure functions (no database): the store feeds them its node records, its direct peers and
-its claims in arrival order.
+Pure functions (no database): the store feeds them its node records, its direct peers,
+what they vouch for, and its claims in arrival order.
 
 - A key is a **node key** (its records show as "via NODE" and bind no callsign) when it
-  signed a ``node`` record and it is this node's own key, a peer this node synced with
-  directly, or listed in the ``peers`` of a node key already trusted here. Signing one
-  ``node`` record is not enough: some node of the zone must have synced with the key.
+  signed a ``node`` record and it is this node's own key, a peer this node completed a sync
+  round with, or a key such a peer's ``info`` names as a node it trusts. Signing one
+  ``node`` record is not enough: a node of the zone must have synced with the key.
 - A callsign is **bound** to the first key, in arrival order on this node, that claimed it
   and is not a node key. Timestamps are the author's choice and never decide it.
 """
@@ -19,17 +19,17 @@ from meshchat.records import ZERO_AUTHOR
 
 
 def node_keys(
-    own: bytes | None, direct: Collection[bytes], vouches: Mapping[bytes, Collection[bytes]]
+    own: bytes | None,
+    announced: Collection[bytes],
+    direct: Collection[bytes],
+    vouches: Mapping[bytes, Collection[bytes]],
 ) -> frozenset[bytes]:
-    """Return the trusted node keys; ``vouches`` maps each node-record author to its peers."""
-    trusted = {own} if own is not None else set()
-    frontier = [key for key in direct if key in vouches] + list(trusted)
-    trusted.update(frontier)
-    while frontier:
-        for peer in vouches.get(frontier.pop(), ()):
-            if peer in vouches and peer not in trusted:
-                trusted.add(peer)
-                frontier.append(peer)
+    """Return the trusted node keys (``announced``: the authors of ``node`` records)."""
+    trusted = {key for key in direct if key in announced}
+    for via in list(trusted):
+        trusted.update(key for key in vouches.get(via, ()) if key in announced)
+    if own is not None:
+        trusted.add(own)
     return frozenset(trusted)
 
 

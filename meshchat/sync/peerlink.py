@@ -14,13 +14,14 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from meshchat.errors import MeshchatError, PeerError
-from meshchat.sync import probe
+from meshchat.sync import probe, wire
 from meshchat.sync.client import PeerClient
 from meshchat.sync.gossip import Gossip
 from meshchat.sync.peers import ContactLog
@@ -43,6 +44,9 @@ class LinkContext:
     contacts: ContactLog
     zone_sync: ZoneSync
     gossip: Gossip
+    # Told the node id of every peer whose info was read, and the node keys that info
+    # vouches for (node trust, docs/decisions.md "Identity").
+    met: Callable[[str, Sequence[str]], None]
 
 
 class PeerLink:
@@ -83,6 +87,11 @@ class PeerLink:
 
     def trigger(self) -> None:
         """Run a round now."""
+        self._trigger.set()
+
+    def reread_info(self) -> None:
+        """Read the peer's info again in the next round (which starts now)."""
+        self._info_at = 0.0
         self._trigger.set()
 
     async def _loop(self) -> None:
@@ -188,6 +197,9 @@ class PeerLink:
             if isinstance(z, dict) and isinstance(z.get("name"), str)
         }
         self._info_at = time.monotonic()
+        nodes = info.get("nodes")
+        vouched = nodes[: wire.MAX_INFO_NODES] if isinstance(nodes, list) else []
+        self.ctx.met(peer.node_id, [n for n in vouched if isinstance(n, str)])
         self._counts = {
             str(z["name"]): int(z.get("count") or 0)
             for z in zones

@@ -8,7 +8,7 @@ cancelled and awaited by ``remove_peer`` or ``stop``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import aiohttp
 
@@ -41,12 +41,15 @@ class SyncScheduler:
         presence: PresenceService,
         timing: Timing,
         contacts: ContactLog,
+        met: Callable[[str, Sequence[str]], None] = lambda node_id, vouched: None,
     ) -> None:
         self.config = config
         self.node_id = node_id
         self.peers = peers
         self.timing = timing
         self.contacts = contacts
+        self.met = met  # told of each peer's info: node trust (docs/decisions.md)
+        self.store = store
         contacts.listener = self.heard_from
         self.horizon_ms = horizon_ms(config)
         self.zone_sync = ZoneSync(store, ingestor, index, self.horizon_ms, config.sync.frame_limit)
@@ -70,6 +73,7 @@ class SyncScheduler:
             self.contacts,
             self.zone_sync,
             self.gossip,
+            self.met,
         )
         for url in self.config.sync.peers:
             self.add_peer(url, "static")
@@ -117,6 +121,12 @@ class SyncScheduler:
             peer = link.peer
             if peer.live and (source is None or peer.node_id != source):
                 link.pusher.offer(fresh, now)
+        # A node record of a key not trusted here: the peer it came from may trust it by
+        # now, and says so in its info (docs/decisions.md "Identity").
+        if any(r.kind == "node" and r.author not in self.store.node_keys for r in fresh):
+            for link in self._links.values():
+                if source is not None and link.peer.node_id == source:
+                    link.reread_info()
 
     def send_typing(self, zone: str, entries: Sequence[TypingEntry], exclude: str = "") -> None:
         """Pass typing notices on to every live peer but ``exclude`` (best effort)."""

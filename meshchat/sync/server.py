@@ -177,6 +177,8 @@ class SyncServer:
                 "version": __version__,
                 "zones": zones,
                 "protocols": [wire.PROTOCOL],
+                # The node keys trusted here, so peers may trust them too (decisions.md).
+                "nodes": [k.hex() for k in sorted(self.store.node_keys)][: wire.MAX_INFO_NODES],
             }
         )
 

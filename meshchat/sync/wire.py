@@ -46,6 +46,7 @@ MAX_RANGE_LIMIT = 1000
 GET_REPLY_BYTES = 64 * 1024  # DESIGN §5.2: a get reply stops at 64 KiB, the rest in `more`
 RANGE_REPLY_BYTES = 256 * 1024  # a range page stops here even below its limit
 I64_MAX = 2**63 - 1  # SQLite's largest INTEGER: a larger range cursor cannot be queried
+MAX_INFO_NODES = 1024  # info.nodes: the node keys a node trusts, as it tells its peers
 
 
 def _need(cond: bool, detail: str) -> None:

@@ -322,17 +322,22 @@ async def test_a_node_record_alone_makes_no_node(store: Store, mallory: SigningK
     assert mallory.verify_key.encode() not in store.node_keys
 
 
-async def test_node_trust_follows_vouches_of_trusted_nodes(
+async def test_node_trust_follows_what_direct_peers_vouch_for(
     store: Store, node_key: SigningKey
 ) -> None:
     near, far, stray = (SigningKey(bytes([b]) * 32) for b in (4, 5, 6))
-    await store.add_direct_peer(bytes(near.verify_key))
+    hexes = {k: bytes(k.verify_key).hex() for k in (near, far, stray)}
     await put(store, rec("node", far, T0), rec("node", stray, T0))
+    await store.note_peer(hexes[near], [hexes[far]])
+    # A direct peer without a node record of its own vouches for nothing yet.
     assert bytes(far.verify_key) not in store.node_keys
-    await put(store, rec("node", near, T0, peers=[bytes(far.verify_key)]))
+    await put(store, rec("node", near, T0))
     keys = store.node_keys
     assert {bytes(near.verify_key), bytes(far.verify_key), bytes(node_key.verify_key)} <= keys
     assert bytes(stray.verify_key) not in keys
+    # What the peer vouches for is replaced by its next info, and kept across a reopen.
+    await store.note_peer(hexes[near], [])
+    assert bytes(far.verify_key) not in store.node_keys
 
 
 async def test_binding_goes_to_the_first_seen_not_the_earliest_ts(
