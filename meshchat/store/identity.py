@@ -84,9 +84,10 @@ class IdentityStore(StoreBase):
         rows = await self._fetch(queries.CONTESTED, {"zone": zone})
         return trust.disputes([(str(r[0]), bytes(r[1])) for r in rows], self._node_keys)
 
-    async def first_claims(self, zone: str) -> list[bytes]:
-        """Return the ids of the records that made each claim, in arrival order."""
-        return [bytes(r[0]) for r in await self._fetch(queries.FIRST_CLAIMS, {"zone": zone})]
+    async def first_claims(self, zone: str, since: int = 0) -> list[bytes]:
+        """Return the ids of the records from ``since`` on that made each claim, in order."""
+        params = {"zone": zone, "since": since}
+        return [bytes(r[0]) for r in await self._fetch(queries.FIRST_CLAIMS, params)]
 
     # --- node-local tables: sessions and authorship ------------------------------------
 

@@ -215,7 +215,7 @@ ORDER BY callsign, first_seq
 # bootstraps from this node ingests them first, so it sees the same first claims.
 FIRST_CLAIMS = """
 SELECT r.id FROM claims c JOIN records r ON r.seq = c.first_seq
-WHERE c.zone = :zone ORDER BY c.first_seq
+WHERE c.zone = :zone AND r.ts >= :since ORDER BY c.first_seq
 """
 NODE_AUTHORS = "SELECT DISTINCT author FROM records WHERE kind = 'node'"
 DIRECT_PEERS = "SELECT key FROM direct_peers"

@@ -18,7 +18,7 @@ from meshchat.errors import PeerError, RemoteProtocolError
 from meshchat.presence import PresenceEntry, TypingEntry
 from meshchat.sync import wire, zoneauth
 from meshchat.sync.peers import Peer
-from meshchat.sync.replies import GetReply, PutReply, RangeReply, ReconcileReply
+from meshchat.sync.replies import FirstsReply, GetReply, PutReply, RangeReply, ReconcileReply
 from meshchat.sync.wire import CONTACT_ID_CHARS, MSGPACK, NODE_HEADER, PREFIX
 
 T = TypeVar("T")
@@ -119,6 +119,8 @@ class PeerClient:
         return result
 
     @overload
+    async def send(self, request: wire.Firsts) -> FirstsReply: ...
+    @overload
     async def send(self, request: wire.Reconcile) -> ReconcileReply: ...
     @overload
     async def send(self, request: wire.Get) -> GetReply: ...
@@ -128,9 +130,12 @@ class PeerClient:
     async def send(self, request: wire.Put) -> PutReply: ...
 
     async def send(
-        self, request: wire.Reconcile | wire.Get | wire.Range | wire.Put
-    ) -> ReconcileReply | GetReply | RangeReply | PutReply:
+        self, request: wire.Firsts | wire.Reconcile | wire.Get | wire.Range | wire.Put
+    ) -> FirstsReply | ReconcileReply | GetReply | RangeReply | PutReply:
         """Send one request; return the peer's reply value (PeerError if it is bad)."""
+        if isinstance(request, wire.Firsts):
+            answer = await self.call("GET", "firsts", query=request.to_query())
+            return _parse("firsts", FirstsReply.parse, answer)
         if isinstance(request, wire.Reconcile):
             answer = await self.call("POST", "reconcile", request.to_wire())
             return _parse("reconcile", ReconcileReply.parse, answer)

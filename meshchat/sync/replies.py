@@ -15,6 +15,7 @@ from typing import Any
 
 from meshchat import records
 from meshchat.errors import RemoteProtocolError
+from meshchat.sync import wire
 
 Envelope = tuple[bytes, bytes]
 
@@ -109,6 +110,30 @@ class RangeReply:
     def to_wire(self) -> dict[str, Any]:
         """Return the msgpack-ready body."""
         return {"records": [list(e) for e in self.records], "done": self.done}
+
+
+@dataclass(frozen=True, slots=True)
+class FirstsReply:
+    """``{ids}``: the ids of the records that made each claim, in the peer's arrival order."""
+
+    ids: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        """Refuse more ids than a firsts reply may hold, or ids that are not 32 bytes."""
+        _need(isinstance(self.ids, tuple), "ids must be a list")
+        _need(len(self.ids) <= wire.MAX_FIRSTS, f"at most {wire.MAX_FIRSTS} ids")
+        _need(all(isinstance(i, bytes) and len(i) == 32 for i in self.ids), "bad ids")
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> FirstsReply:
+        """Build from a decoded reply map."""
+        ids = body.get("ids", [])
+        _need(isinstance(ids, list), "ids must be a list")
+        return cls(tuple(ids))
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready body."""
+        return {"ids": list(self.ids)}
 
 
 @dataclass(frozen=True, slots=True)

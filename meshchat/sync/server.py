@@ -25,7 +25,7 @@ from meshchat.store.db import Store
 from meshchat.sync import responder, wire, zoneauth
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.peers import ContactLog
-from meshchat.sync.replies import PutReply
+from meshchat.sync.replies import FirstsReply, PutReply
 from meshchat.sync.wire import MSGPACK, NODE_HEADER
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class SyncServer:
                 web.post("/get", self.get),
                 web.post("/put", self.put),
                 web.get("/range", self.range),
+                web.get("/firsts", self.firsts),
                 web.post("/presence", self.presence_exchange),
             ]
         )
@@ -220,6 +221,13 @@ class SyncServer:
         after_ts, after_id = responder.range_start(req, self._horizon_start())
         page = await self.store.range_page(zone, after_ts, after_id, req.limit)
         return reply(responder.range_reply(page, req.limit).to_wire())
+
+    async def firsts(self, request: web.Request) -> web.Response:
+        """``GET /sync/v1/firsts?zone``: the records that made each claim, in arrival order."""
+        req = wire.Firsts.parse(request.query)
+        zone = self._zone(req.zone)
+        ids = await self.store.first_claims(zone, max(req.since, self._horizon_start()))
+        return reply(FirstsReply(tuple(ids[: wire.MAX_FIRSTS])).to_wire())
 
     async def presence_exchange(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/presence {zone, users}`` → ``{users}``; never logged."""

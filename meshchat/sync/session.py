@@ -27,7 +27,14 @@ from meshchat import records
 from meshchat.errors import LocalProtocolError, RemoteProtocolError
 from meshchat.sync import wire
 from meshchat.sync.negentropy import ItemSource, NegentropyInitiator
-from meshchat.sync.replies import Envelope, GetReply, PutReply, RangeReply, ReconcileReply
+from meshchat.sync.replies import (
+    Envelope,
+    FirstsReply,
+    GetReply,
+    PutReply,
+    RangeReply,
+    ReconcileReply,
+)
 from meshchat.sync.steps import Cursor, Ingest, Load, Reply, SaveCursor, Settled, Step
 
 GET_BATCH = 512
@@ -55,8 +62,9 @@ class Window(ItemSource, Protocol):
         ...
 
 
-_Phase = Literal["range", "reconcile", "get", "put", "settled"]
+_Phase = Literal["firsts", "range", "reconcile", "get", "put", "settled"]
 _ANSWER: dict[type, type] = {
+    wire.Firsts: FirstsReply,
     wire.Range: RangeReply,
     wire.Reconcile: ReconcileReply,
     wire.Get: GetReply,
@@ -127,14 +135,25 @@ class ZoneSession:
         # or refused here, and paging the same records again would only cost airtime.
         held = len(window)
         far = peer_count - held > CATCH_UP_MIN or held * 2 < peer_count
+        self._start = (since, b"")  # where paging starts once the firsts are in
         if (far and not paged_in) or cursor:
             newest = window.newest_ts()
-            start = since if newest is None else max(since, newest - CATCH_UP_SKEW_MS)
+            # A node holding next to nothing (its own node record, stamped now) pages the
+            # whole range: its newest record says nothing about what it lacks.
+            new = held < CATCH_UP_MIN
+            start = since if newest is None or new else max(since, newest - CATCH_UP_SKEW_MS)
             saved = Cursor.load(cursor)
-            self._phase = "range"
             if saved is not None and saved.ts >= start:
+                self._phase = "range"
                 self._page_after(saved.ts, saved.id)
+            elif new:
+                # A newcomer first takes in the records that made each callsign claim, in
+                # the order its source saw them (docs/decisions.md "Identity").
+                self._phase = "firsts"
+                self._start = (start, b"")
+                self._ready.append(wire.Firsts(zone, since))
             else:  # none, or the horizon moved past it: start there
+                self._phase = "range"
                 self._page_after(start, b"")
 
     def next_step(self) -> Step:
@@ -150,7 +169,9 @@ class ZoneSession:
     def receive(self, reply: Reply) -> None:
         """Take the peer's reply to the request last returned by ``next_step``."""
         self._take(type(reply))
-        if isinstance(reply, RangeReply):
+        if isinstance(reply, FirstsReply):
+            self._gets = batches(list(dict.fromkeys(reply.ids)), GET_BATCH)
+        elif isinstance(reply, RangeReply):
             self._on_page(reply)
         elif isinstance(reply, ReconcileReply):
             self._on_reconcile(reply)
@@ -223,6 +244,15 @@ class ZoneSession:
 
     def _advance(self) -> None:
         """Queue the next step of the current phase (nothing is queued or owed)."""
+        if self._phase == "firsts":
+            ids = self._asked or tuple(next(self._gets, ()))
+            if ids:
+                self._asked = ids
+                self._ready.append(wire.Get(self.zone, ids))
+                return
+            self._phase = "range"
+            self._page_after(*self._start)
+            return
         if self._phase == "reconcile" and self._initiator is None:
             # Built now, not when the last page arrived: the window then holds the pages.
             self._initiator = NegentropyInitiator(self._window, self._frame_limit)

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from meshchat import records
 from meshchat.errors import RemoteProtocolError
 from meshchat.sync import wire
-from meshchat.sync.replies import Envelope, GetReply, PutReply, RangeReply, ReconcileReply
+from meshchat.sync.replies import (
+    Envelope,
+    FirstsReply,
+    GetReply,
+    PutReply,
+    RangeReply,
+    ReconcileReply,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +97,6 @@ class Settled:
     pushed: int  # ids the peer lacked
 
 
-Request = wire.Range | wire.Reconcile | wire.Get | wire.Put
-Reply = RangeReply | ReconcileReply | GetReply | PutReply
+Request = wire.Firsts | wire.Range | wire.Reconcile | wire.Get | wire.Put
+Reply = FirstsReply | RangeReply | ReconcileReply | GetReply | PutReply
 Step = Request | Ingest | Load | SaveCursor | Settled

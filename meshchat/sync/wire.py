@@ -47,6 +47,7 @@ GET_REPLY_BYTES = 64 * 1024  # DESIGN §5.2: a get reply stops at 64 KiB, the re
 RANGE_REPLY_BYTES = 256 * 1024  # a range page stops here even below its limit
 I64_MAX = 2**63 - 1  # SQLite's largest INTEGER: a larger range cursor cannot be queried
 MAX_INFO_NODES = 1024  # info.nodes: the node keys a node trusts, as it tells its peers
+MAX_FIRSTS = 4096  # firsts: the records that made each callsign claim, in arrival order
 
 
 def _need(cond: bool, detail: str) -> None:
@@ -218,6 +219,35 @@ class Range:
             "after_id": self.after_id.hex(),
             "limit": self.limit,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Firsts:
+    """``GET /sync/v1/firsts?zone``: the records that made each claim, in arrival order.
+
+    A newcomer ingests them before it pages the rest in, so it sees the claims in the order
+    its bootstrap source saw them, whatever their timestamps (docs/decisions.md).
+    """
+
+    zone: str
+    since: int = 0  # only records from here on (the asker's range start, DESIGN §2.4)
+
+    def __post_init__(self) -> None:
+        """Refuse an impossible request."""
+        _zone(self.zone)
+        _uint(self.since, "since", I64_MAX)
+
+    @classmethod
+    def parse(cls, query: Mapping[str, str]) -> Firsts:
+        """Build from a query string."""
+        names = set(query)
+        _need(names <= {"zone", "since"} and len(query) == len(names), "firsts takes zone, since")
+        since = _digits(query.get("since", "0"), "since", 0, I64_MAX)
+        return cls(query.get("zone"), since)  # type: ignore[arg-type]
+
+    def to_query(self) -> dict[str, str | int]:
+        """Return the query parameters."""
+        return {"zone": self.zone, "since": self.since}
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,8 @@ async def test_a_healthy_peers_info_is_read_once_per_info_every_s(
             # The first round probed the unknown peer with the one info call it needs.
             assert asked == ["n1"]
         else:
-            assert len(asked) >= 4  # the probe, then every round
+            # Every round reads it again (the probe's round may be among the three).
+            assert len(asked) >= 3
     finally:
         await stop_all([caller, callee])
 

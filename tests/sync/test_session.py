@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import pytest
+from nacl.signing import SigningKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,14 @@ from meshchat.errors import LocalProtocolError, PeerError, RecordRejected, Remot
 from meshchat.records import Policy, Record
 from meshchat.sync import responder, session, wire
 from meshchat.sync.negentropy import NegentropyStorage
-from meshchat.sync.replies import Envelope, GetReply, PutReply, RangeReply, ReconcileReply
+from meshchat.sync.replies import (
+    Envelope,
+    FirstsReply,
+    GetReply,
+    PutReply,
+    RangeReply,
+    ReconcileReply,
+)
 from meshchat.sync.session import ZoneSession, put_batches, since_for
 from meshchat.sync.steps import Cursor, Ingest, Load, Reply, Request, SaveCursor, Settled, Step
 from meshchat.timing import DAY_MS
@@ -44,6 +52,10 @@ class MemoryNode:
     meta: dict[str, str] = field(default_factory=dict)
     rejects: Counter[str] = field(default_factory=Counter)
     took: list[bytes] = field(default_factory=list)  # ids ingested from the peer, in order
+    # The record of each first (callsign, author) claim, in arrival order; answered to a
+    # ``firsts`` request only when ``serves_firsts`` (most tests leave the step empty).
+    claims: dict[tuple[str, bytes], bytes] = field(default_factory=dict)
+    serves_firsts: bool = False
 
     @property
     def horizon_ms(self) -> int:
@@ -55,6 +67,9 @@ class MemoryNode:
             if record.id not in self.envelopes:
                 self.envelopes[record.id] = record.envelope
                 self.storage.add(record.ts, record.id)
+                callsign = record.body.get("callsign")
+                if isinstance(callsign, str):
+                    self.claims.setdefault((callsign, record.author), record.id)
         return self
 
     def ingest(self, envelopes: Iterable[Envelope]) -> list[str]:
@@ -86,6 +101,8 @@ class MemoryNode:
             wanted = dict.fromkeys(request.ids)
             found = [self.envelopes[i] for i in wanted if i in self.envelopes]
             return responder.get_reply(request.zone, found)
+        if isinstance(request, wire.Firsts):
+            return FirstsReply(tuple(self.claims.values()) if self.serves_firsts else ())
         if isinstance(request, wire.Range):
             after = responder.range_start(request, start)
             items = [item for item in self.storage.items() if item > after][: request.limit]
@@ -196,6 +213,27 @@ def test_an_empty_node_bootstraps_by_range_then_reconciles(
     assert saves[:2] == [Cursor(r.ts, r.id).dump() for r in (by_ts[15], by_ts[31])]
     assert pair.local.meta[KEY] == ""  # finished, not left half-way
     assert not pair.of(wire.Get)  # the pages brought everything
+
+
+def test_a_newcomer_takes_in_the_first_claims_before_the_pages() -> None:
+    """A back-dated impostor is paged in first by ts, but the source saw the real one first."""
+    real_key, impostor_key = SigningKey(bytes([21]) * 32), SigningKey(bytes([22]) * 32)
+    now = wall_ms()
+    real = make_record(key=real_key, ts=now - 1000, callsign="W1AW", text="the real W1AW")
+    forged = make_record(key=impostor_key, ts=now - 86_400_000, callsign="W1AW", text="forged")
+    history = [real, forged, *notes(30, text="chatter")]
+    peer = MemoryNode(serves_firsts=True).hold(history)  # arrival: real before forged
+    pair = SessionPair(MemoryNode(), peer)
+
+    pair.run()
+
+    assert pair.local.ids() == peer.ids()
+    took = pair.local.took
+    assert took.index(real.id) < took.index(forged.id)
+    # The firsts came in by get before the first page was asked for.
+    first_range = next(i for i, s in enumerate(pair.steps) if isinstance(s, wire.Range))
+    first_get = next(i for i, s in enumerate(pair.steps) if isinstance(s, wire.Get))
+    assert first_get < first_range
 
 
 def test_a_node_far_behind_pages_in_only_from_its_newest_minus_the_skew(
