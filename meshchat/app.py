@@ -261,6 +261,7 @@ def build_app(node: Node) -> web.Application:
         node.tasks.spawn(node.scheduler.presence_loop(), "presence")
         node.tasks.spawn(node.live.run(), "live")
         if node.actions.rules:
+            await node.actions.prepare()  # the cursor exists before the first post
             node.tasks.spawn(node.actions.run(), "actions")
         yield
         await close_node(node)

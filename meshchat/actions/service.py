@@ -83,12 +83,15 @@ class ActionService:
         del records, origin
         self._wake.set()
 
-    async def run(self) -> None:
-        """Read the feed, queue and start runs, until cancelled (a ``TaskGroup`` task)."""
+    async def prepare(self) -> None:
+        """Settle what a stopped node left running and fix the cursor (before serving)."""
         lost = await self.actions.recover(self.clock())
         if lost:
             log.warning("%d action run(s) were interrupted when the node stopped", lost)
         self._cursor = await self.actions.start_cursor(CURSOR)
+
+    async def run(self) -> None:
+        """Read the feed, queue and start runs, until cancelled (a ``TaskGroup`` task)."""
         while True:
             self._wake.clear()
             await self.offline.sample()
