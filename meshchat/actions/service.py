@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from meshchat.actionconfig import ActionRunnerConfig
-from meshchat.actions.events import Event, events_for
+from meshchat.actions.events import EVENTS, Event, events_for
 from meshchat.actions.offline import OfflineWatch
 from meshchat.actions.pacing import TokenBucket, backoff_ms
 from meshchat.actions.rules import Rule, matches
@@ -45,7 +45,9 @@ FEED_PAGES_PER_TICK = 10
 DUE_PAGE = 256
 TRIM_EVERY_MS = 3_600_000
 DAY_MS = 86_400_000
+ERROR_PAUSE_MS = 5_000
 MESSAGE_KINDS = frozenset({"msg", "file", "legacy"})
+CHAT_EVENTS = frozenset(EVENTS) - {"file"}
 
 
 class ActionService:
@@ -64,6 +66,7 @@ class ActionService:
         self.actions = actions
         self.store = store
         self.rules = {r.name: r for r in rules}
+        self._ons = {r.on for r in rules}
         self.settings = settings
         self.offline = offline
         self.tasks = tasks
@@ -94,10 +97,14 @@ class ActionService:
         """Read the feed, queue and start runs, until cancelled (a ``TaskGroup`` task)."""
         while True:
             self._wake.clear()
-            await self.offline.sample()
-            await self._read_feed()
-            delay_ms = await self._start_due()
-            await self._trim()
+            try:
+                await self.offline.sample()
+                await self._read_feed()
+                delay_ms = await self._start_due()
+                await self._trim()
+            except Exception:  # a failing round must not end the runner for good
+                log.exception("the action runner failed a round; trying again")
+                delay_ms = ERROR_PAUSE_MS
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay_ms / 1000)
 
@@ -121,8 +128,9 @@ class ActionService:
     async def _runs_for(self, row: FeedRow, now: int) -> list[NewRun]:
         """Return the runs one record raises (none for records that are not messages)."""
         record = row.record
-        if record.kind not in MESSAGE_KINDS:
-            return []
+        wanted = self._ons & ({"file"} if record.kind == "file" else CHAT_EVENTS)
+        if record.kind not in MESSAGE_KINDS or not wanted:
+            return []  # no rule could fire: do not even read the message
         view = await self.store.message(record.zone, record.id)
         if view is None:
             return []
