@@ -87,6 +87,9 @@ def validate(
     for key in ("max_age_s", "retry_backoff_s", "offline_after_s"):
         if getattr(runner, key) <= 0:
             raise fail(f"action_runner.{key}", "must be positive")
+    if runner.offline_after_s >= runner.max_age_s:
+        # A notice is due offline_after_s after the message: it must not be stale by then.
+        raise fail("action_runner.offline_after_s", "must be less than action_runner.max_age_s")
     if runner.keep_days * 86_400 <= runner.max_age_s:
         # A trimmed run must be of a record too old to fire again (at most once).
         raise fail("action_runner.keep_days", "must be longer than action_runner.max_age_s")

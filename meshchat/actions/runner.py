@@ -21,9 +21,10 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 CHUNK = 65536
-# After the kill, how long to wait for the pipes to close (grandchildren that escaped the
-# group may hold them open); the output read so far is kept.
-DRAIN_AFTER_KILL_S = 1.0
+EXIT_POLL_S = 0.05
+# After the command ends, how long its pipes may stay open (a child it left behind, or one
+# that escaped the group, may hold them); the output read so far is kept.
+DRAIN_AFTER_KILL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,25 @@ async def _feed(stdin: asyncio.StreamWriter | None, data: bytes) -> None:
         stdin.close()
 
 
+async def _exited(proc: asyncio.subprocess.Process, limit_s: float) -> bool:
+    """Wait until the process itself has exited; False if it still runs after ``limit_s``.
+
+    ``Process.wait()`` also waits for the pipes to close, which a child left behind can
+    hold open for as long as it likes; the return code is set at the exit itself.
+    """
+    deadline = time.monotonic() + limit_s
+    waiter = asyncio.ensure_future(proc.wait())
+    try:
+        while proc.returncode is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            await asyncio.wait({waiter}, timeout=min(EXIT_POLL_S, left))
+        return True
+    finally:
+        waiter.cancel()
+
+
 def kill_group(pid: int) -> None:
     """Kill the process group the command leads (it and every child it started)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -134,26 +154,28 @@ async def run_command(
     err = asyncio.ensure_future(stderr.read(proc.stderr))
     timed_out = False
     try:
-        try:
-            await asyncio.wait_for(asyncio.gather(proc.wait(), out, err), limit_s)
-        except TimeoutError:
+        if not await _exited(proc, limit_s):
             timed_out = True
             kill_group(proc.pid)
-            await proc.wait()
-            # Children outside the group may still hold a pipe: wait a little, then let go.
-            await asyncio.wait({out, err}, timeout=DRAIN_AFTER_KILL_S)
+            await _exited(proc, DRAIN_AFTER_KILL_S)
+        # The command has ended; a child it left behind may still hold its stdout. Read
+        # what is there, then end the group and let go of the pipes.
+        left = max(0.0, limit_s - (time.monotonic() - started))
+        _, pending = await asyncio.wait({out, err}, timeout=min(left, DRAIN_AFTER_KILL_S))
+        if pending:
+            kill_group(proc.pid)
+            await asyncio.wait(pending, timeout=DRAIN_AFTER_KILL_S)
     except BaseException:
         kill_group(proc.pid)  # the node is stopping (cancelled): take the children along
         with contextlib.suppress(BaseException):
-            await asyncio.wait_for(proc.wait(), DRAIN_AFTER_KILL_S)
+            await _exited(proc, DRAIN_AFTER_KILL_S)
         raise
     finally:
         for task in (feeding, out, err):
             if not task.done():
                 task.cancel()
         await asyncio.gather(feeding, out, err, return_exceptions=True)
-    if not timed_out:
-        kill_group(proc.pid)  # stragglers it left in the background
+    kill_group(proc.pid)  # stragglers it left in the background
     return Outcome(
         proc.returncode,
         elapsed(),

@@ -184,11 +184,11 @@ class ActionService:
             if self._running[rule.name] >= rule.concurrency:
                 continue  # a run that ends wakes the loop
             bucket = self._buckets[rule.name]
-            if not bucket.take(now):
+            if bucket.wait_ms(now):
                 waits.append(bucket.wait_ms(now))
                 continue
             event = await self._prepare(row, now)
-            if event is None or not await self.actions.start(row.run, now):
+            if event is None or not bucket.take(now) or not await self.actions.start(row.run, now):
                 continue
             self._running[rule.name] += 1
             started += 1

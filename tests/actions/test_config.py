@@ -89,7 +89,9 @@ def test_duplicate_names_short_tokens_and_bad_senders_are_refused(tmp_path: Path
     with pytest.raises(ConfigError, match=r"gateway_senders\[0\]\.callsign"):
         load(tmp_path, '[[gateway_senders]]\naddress = "+1555"\ncallsign = "not a call"\n')
     with pytest.raises(ConfigError, match=r"action_runner\.keep_days"):
-        load(tmp_path, "[action_runner]\nmax_age_s = 9999999\n")
+        load(tmp_path, "[action_runner]\nmax_age_s = 9999999\noffline_after_s = 60\n")
+    with pytest.raises(ConfigError, match=r"action_runner\.offline_after_s"):
+        load(tmp_path, "[action_runner]\nmax_age_s = 600\noffline_after_s = 900\n")
 
 
 LEGACY = """# channel:hashtag:script:timeout

@@ -91,3 +91,16 @@ async def test_shell_syntax_in_the_text_reaches_the_script_only_as_data(tmp_path
     assert out.read_text() == text
     assert json.loads(outcome.stdout)["text"] == text
     assert not marker.exists()
+
+
+async def test_a_child_left_holding_stdout_is_ended_with_the_commands_own_status(
+    tmp_path: Path,
+) -> None:
+    pidfile = tmp_path / "child.pid"
+    cmd = script(tmp_path / "bg.sh", f'sleep 30 &\necho $! > "{pidfile}"\necho done\nexit 0\n')
+    started = time.monotonic()
+    outcome = await run_command([str(cmd)], b"", ENV, 10, 1000)
+    assert time.monotonic() - started < 2.5
+    assert outcome.ok and not outcome.timed_out and outcome.stdout == b"done\n"
+    child = int(pidfile.read_text())
+    await wait_for(lambda: gone(child), "the left-behind child to die", limit_s=2)

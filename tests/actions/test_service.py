@@ -172,7 +172,7 @@ async def test_a_backlog_waits_for_the_rate_limit(tmp_path: Path) -> None:
 
 async def test_an_old_record_does_not_fire(tmp_path: Path) -> None:
     cmd, out = appender(tmp_path)
-    runner = runner_config(max_age_s=60)
+    runner = runner_config(max_age_s=60, offline_after_s=30)
     cfg = actions_config(tmp_path / "data", [rule("fresh", [str(cmd)])], runner=runner)
     node = await start(cfg)
     try:
