@@ -215,3 +215,14 @@ async def test_a_rule_runs_a_bundled_script_through_the_node(tmp_path: Path) -> 
     finally:
         await client.close()
         await running.stop()
+
+
+def test_meshchat_scripts_lists_the_bundled_files() -> None:
+    from tests.procs import meshchat
+
+    result = meshchat("scripts")
+    assert result.returncode == 0
+    rows = [line.split("\t") for line in result.stdout.decode().splitlines()]
+    names = ("sms", "webhook", "mail", "archive")
+    assert [name for name, _ in rows] == [f"meshchat:{n}" for n in names]
+    assert all(Path(path).is_file() for _, path in rows)
