@@ -19,6 +19,11 @@ from aiohttp import web
 from nacl.signing import SigningKey
 
 from meshchat import identity, nodeinfo
+from meshchat.actions import http as actions_http
+from meshchat.actions.inbound import Gateway
+from meshchat.actions.offline import OfflineWatch
+from meshchat.actions.rules import load_rules
+from meshchat.actions.service import ActionService
 from meshchat.clock import HybridClock
 from meshchat.config import Config
 from meshchat.ingest import Ingestor
@@ -26,6 +31,8 @@ from meshchat.outbox import Outbox
 from meshchat.presence import PresenceService, TypingEntry
 from meshchat.records import Policy
 from meshchat.retention import Retention
+from meshchat.store.actions import ActionStore
+from meshchat.store.contacts import ContactStore
 from meshchat.store.db import Store
 from meshchat.sync import discovery
 from meshchat.sync.index import ZoneIndex
@@ -39,7 +46,7 @@ from meshchat.web import routes
 from meshchat.web.auth import RateLimiter, Sessions
 from meshchat.web.history import ChannelsApi, HistoryApi
 from meshchat.web.live import LiveHub
-from meshchat.web.login import LoginApi, Visits
+from meshchat.web.login import LoginApi, Visits, require_session
 from meshchat.web.messages import MessagesApi
 from meshchat.web.presence import PresenceApi
 from meshchat.web.status import StatusApi
@@ -86,6 +93,8 @@ class Node:
     visits: Visits
     retention: Retention
     tasks: TaskGroup
+    actions: ActionService
+    gateway: Gateway  # posts gateway messages; the legacy send_message gets ``gateway.post``
     http: aiohttp.ClientSession | None = None  # the one client pool, open while serving
 
     @property
@@ -98,6 +107,8 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     """Open the data dir, key and database of a node and wire its services (no sockets yet)."""
     timing = timing or Timing.from_config(config)
     zones = config.node.zones
+    # A bad rule stops the node before anything is opened (a ConfigError, exit code 2).
+    rules = await load_rules(config.actions, config.action_runner, config.source)
     # Files are touched off the event loop (STYLE.md 8), even at start.
     node_key = await asyncio.to_thread(identity.load_or_create_node_key, config.node.data_dir)
     key_hex = bytes(node_key.verify_key).hex()
@@ -150,10 +161,16 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         horizon_ms(config),
     )
     retention = Retention(store, config.store, horizon_ms(config), zones, index.invalidate)
+    offline_ms = int(config.action_runner.offline_after_s * 1000)
+    offline = OfflineWatch(ContactStore(store), presence, zones, offline_ms)
+    runs = ActionStore(store)
+    actions = ActionService(runs, store, rules, config.action_runner, offline, tasks)
+    gateway = Gateway(outbox, zones, config.gateway_senders, config.web.max_text_bytes)
     # The index must see a record before a peer can ask about it; push comes after.
     ingestor.subscribe(index.added)
     ingestor.subscribe(scheduler.on_records)
     ingestor.subscribe(live.on_records)
+    ingestor.subscribe(actions.on_records)
     return Node(
         config,
         timing,
@@ -173,6 +190,8 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         visits,
         retention,
         tasks,
+        actions,
+        gateway,
     )
 
 
@@ -217,6 +236,13 @@ def build_app(node: Node) -> web.Application:
         node.sync.errors,
     )
     presence = PresenceApi(node.sessions, zones, node.presence)
+    actions = actions_http.ActionsApi(node.actions)
+    status.actions = actions.summary
+    contacts = actions_http.ContactsApi(
+        node.actions.offline.store,
+        lambda request, csrf: require_session(node.sessions, request, csrf=csrf).signer.callsign,
+    )
+    inbound = actions_http.InboundApi(node.gateway, cfg.inbound.token)
 
     # The root has no middleware of its own: each surface maps its errors its own way.
     # Its body limit is the largest any surface takes (sync puts); the JSON API checks a
@@ -224,9 +250,9 @@ def build_app(node: Node) -> web.Application:
     root = web.Application(client_max_size=MAX_BODY_BYTES)
     root.add_routes(routes.top_routes())
     root.add_subapp(PREFIX, node.sync.app())
-    root.add_subapp(
-        routes.API, routes.api_app(login, messages, history, channels, status, presence, node.live)
-    )
+    api = routes.api_app(login, messages, history, channels, status, presence, node.live)
+    api.add_routes(actions_http.routes(inbound, actions, contacts))
+    root.add_subapp(routes.API, api)
     root.add_subapp(routes.UI, routes.ui_app())
 
     async def background(app: web.Application) -> AsyncIterator[None]:
@@ -239,6 +265,9 @@ def build_app(node: Node) -> web.Application:
         await node.scheduler.start(node.http)
         node.tasks.spawn(node.scheduler.presence_loop(), "presence")
         node.tasks.spawn(node.live.run(), "live")
+        if node.actions.rules:
+            await node.actions.prepare()  # the cursor exists before the first post
+            node.tasks.spawn(node.actions.run(), "actions")
         yield
         await close_node(node)
 

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 import aiohttp
 
 from meshchat import __version__, app, config, records
+from meshchat.actions.rules import BUNDLED, BUNDLED_PREFIX, SCRIPTS
 from meshchat.errors import ConfigError, IdentityError, MeshchatError, RecordRejected, StoreError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -79,7 +80,16 @@ def parser() -> argparse.ArgumentParser:
     post.add_argument("--zone", help="zone (default: the node's first zone)")
     post.add_argument("--channel", default="", help='channel ("" is Everything)')
     post.add_argument("--callsign", required=True, help="callsign to post as")
+    post.add_argument(
+        "--token",
+        help="post as a gateway through /api/v1/inbound (inbound.token; "
+        "$MESHCHAT_INBOUND_TOKEN keeps it out of ps)",
+    )
+    post.add_argument("--gateway", default="cli", help="gateway name marked on the message")
+    post.add_argument("--sender", help="third-party address the gateway posts for (an SMS number)")
     post.add_argument("text", nargs="+", help="message text ('-' reads it from stdin)")
+
+    sub.add_parser("scripts", help="list the bundled gateway scripts and where they are")
 
     export = sub.add_parser("export", help="write a zone's records to a file (node stopped)")
     _node_flags(export)
@@ -114,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "post":
             return asyncio.run(_post(args))
+        if args.command == "scripts":
+            return _scripts()
         cfg = load_config(args)
         logging.basicConfig(
             level=cfg.node.log_level.upper(),
@@ -238,10 +250,19 @@ async def _import(cfg: config.Config, source: Path | None) -> int:
     return EXIT_OK
 
 
+def _scripts() -> int:
+    for name in BUNDLED:
+        print(f"{BUNDLED_PREFIX}{name}\t{SCRIPTS / f'{name}.py'}")
+    return EXIT_OK
+
+
 async def _post(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
     # The URL ``serve`` prints to open in a browser works here too.
     base = args.url.rstrip("/").removesuffix("/meshchat")
+    token = args.token or os.environ.get("MESHCHAT_INBOUND_TOKEN")
+    if token:
+        return await _post_inbound(args, base, token, text)
     login: dict[str, Any] = {"callsign": args.callsign}
     passphrase = os.environ.get("MESHCHAT_PASSPHRASE")
     if passphrase:
@@ -259,6 +280,33 @@ async def _post(args: argparse.Namespace) -> int:
             headers = {"X-CSRF-Token": session["csrf_token"]}
             async with http.post(f"{base}/api/v1/messages", json=message, headers=headers) as resp:
                 posted = await _json_or_error(resp)
+    except _HttpError as exc:
+        return _error(str(exc))
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        return _error(f"cannot reach {base}: {exc or type(exc).__name__}")
+    print(posted["id"])
+    return EXIT_OK
+
+
+async def _post_inbound(args: argparse.Namespace, base: str, token: str, text: str) -> int:
+    """Post as a gateway: signed by the node for the callsign, marked with its gateway."""
+    message: dict[str, Any] = {
+        "channel": args.channel,
+        "callsign": args.callsign,
+        "text": text,
+        "gateway": args.gateway,
+    }
+    if args.zone:
+        message["zone"] = args.zone
+    if args.sender:
+        message["sender"] = args.sender
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http,
+            http.post(f"{base}/api/v1/inbound", json=message, headers=headers) as resp,
+        ):
+            posted = await _json_or_error(resp)
     except _HttpError as exc:
         return _error(str(exc))
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshchat import schemas
+from meshchat import actionconfig, schemas
+from meshchat.actionconfig import ActionEntry, ActionRunnerConfig, GatewaySender, InboundConfig
 from meshchat.configtypes import build, build_list, coerce, field_type
 from meshchat.errors import ConfigError
 
@@ -97,7 +98,11 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    action_runner: ActionRunnerConfig = field(default_factory=ActionRunnerConfig)
+    inbound: InboundConfig = field(default_factory=InboundConfig)
     peers: tuple[PeerEntry, ...] = ()
+    actions: tuple[ActionEntry, ...] = ()
+    gateway_senders: tuple[GatewaySender, ...] = ()
     source: str = "<built-in defaults>"
 
     @property
@@ -122,10 +127,14 @@ SECTIONS: dict[str, type[Any]] = {
     "sync": SyncConfig,
     "discovery": DiscoveryConfig,
     "web": WebConfig,
+    "action_runner": ActionRunnerConfig,
+    "inbound": InboundConfig,
 }
 # Lists of tables (``[[name]]``), one frozen dataclass per entry.
 LIST_SECTIONS: dict[str, type[Any]] = {
     "peers": PeerEntry,
+    "actions": ActionEntry,
+    "gateway_senders": GatewaySender,
 }
 
 
@@ -268,4 +277,7 @@ def validate(config: Config) -> Config:
         raise fail("web.login_attempts_per_minute", "must be at least 1")
     if config.node.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise fail("node.log_level", "must be DEBUG, INFO, WARNING or ERROR")
+    actionconfig.validate(
+        config.action_runner, config.actions, config.inbound, config.gateway_senders, fail
+    )
     return config

@@ -164,9 +164,65 @@ CREATE TABLE authored (
 ) WITHOUT ROWID;
 """
 
+# Actions (DESIGN §7). Nothing
+# here is replicated: runs, the feed cursor, contact addresses and last-online times
+# belong to this node alone.
+_V3 = """
+-- One row per (rule, record, addressee): the UNIQUE key is what makes a run happen at most
+-- once across restarts and re-syncs. ``state`` is queued | running | ok | failed |
+-- interrupted (the node stopped mid-run; never re-run) | stale | skipped.
+CREATE TABLE action_runs (
+    run INTEGER PRIMARY KEY,
+    rule TEXT NOT NULL,
+    record_id BLOB NOT NULL,
+    target TEXT NOT NULL,
+    event TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    record_ts INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    due_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    duration_ms INTEGER,
+    exit_status INTEGER,
+    detail TEXT NOT NULL DEFAULT '',
+    output TEXT NOT NULL DEFAULT '',
+    payload TEXT NOT NULL,
+    UNIQUE (rule, record_id, target)
+);
+CREATE INDEX action_runs_queued ON action_runs(due_at, run) WHERE state = 'queued';
+CREATE INDEX action_runs_running ON action_runs(run) WHERE state = 'running';
+CREATE INDEX action_runs_finished ON action_runs(finished_at) WHERE finished_at IS NOT NULL;
+
+-- How far the action runner has read the change feed (records.seq), by reader name.
+CREATE TABLE action_cursor (
+    name TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Addresses users registered for offline notices (an SMS number, an e-mail address).
+CREATE TABLE contacts (
+    id INTEGER PRIMARY KEY,
+    callsign TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    address TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (callsign, kind, address)
+);
+
+-- When a callsign with contacts was last seen online anywhere in a zone (mention_offline).
+CREATE TABLE last_online (
+    callsign TEXT PRIMARY KEY,
+    at INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
+    (3, _V3),
 ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +14,7 @@ from meshchat.ingest import Ingestor
 from meshchat.store.db import Store
 
 PeersProvider = Callable[[], list[dict[str, Any]]]
+ActionsProvider = Callable[[], Awaitable[dict[str, Any]]]
 
 
 class StatusApi:
@@ -37,6 +38,7 @@ class StatusApi:
         self.timing = timing or {}
         self.sync_errors = sync_errors if sync_errors is not None else {}
         self.started = time.monotonic()
+        self.actions: ActionsProvider | None = None  # the action log's last runs (root sets it)
 
     async def status(self, request: web.Request) -> web.Response:
         """Answer 200 as soon as the node is ready; tests and tools poll this."""
@@ -56,4 +58,6 @@ class StatusApi:
         }
         if self.peers is not None:
             body["peers"] = self.peers()
+        if self.actions is not None:
+            body["actions"] = await self.actions()
         return web.json_response(body)

@@ -13,7 +13,7 @@ from nacl.signing import SigningKey
 from meshchat import records
 from meshchat.app import RunningNode
 from tests.factories import make_record
-from tests.mesh import QUICK, ZONE, eventually, line, start_nodes, stop_all, wait_live
+from tests.mesh import QUICK, eventually, line, start_nodes, stop_all, wait_live
 from tests.nodes import ApiClient
 
 

@@ -9,6 +9,7 @@
 // (and the older api, compose, dom, live, messages, notify, sidebar and status modules).
 
 import * as api from "./api.js";
+import { showContacts } from "./contacts.js";
 import { closeMenu, wireControls } from "./controls.js";
 import { $, CALLSIGN_RULE, normalizeCallsign } from "./dom.js";
 import { liveEvents } from "./events.js";
@@ -105,6 +106,7 @@ async function start(session) {
     : "Your messages are signed with your own key";
   $("my-status").value = session.status || "online";
   showPrefs();
+  showContacts();
 
   S.sidebar = new Sidebar({
     me: session.callsign,

@@ -1,6 +1,7 @@
 // The status page: node, zone, version, peers and their sync state, with a small SVG
 // picture of the peers and when each last synced (from GET /api/v1/status).
 
+import { renderActions } from "./actions.js";
 import * as api from "./api.js";
 import { ago, clear, el, svg } from "./dom.js";
 
@@ -108,4 +109,5 @@ export async function renderStatus(target, zone) {
   if (!peers.length) tbody.append(el("tr", null, el("td", { colspan: 7 }, "No peers yet.")));
   table.append(tbody);
   target.append(el("div", { class: "table-wrap" }, table));
+  renderActions(target, st.actions);
 }
