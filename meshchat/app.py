@@ -28,6 +28,7 @@ from meshchat.clock import HybridClock
 from meshchat.config import Config
 from meshchat.ingest import Ingestor
 from meshchat.outbox import Outbox
+from meshchat.peers import PeerTable
 from meshchat.presence import PresenceService, TypingEntry
 from meshchat.records import Policy
 from meshchat.retention import Retention
@@ -35,8 +36,8 @@ from meshchat.store.actions import ActionStore
 from meshchat.store.contacts import ContactStore
 from meshchat.store.db import Store
 from meshchat.sync import discovery
+from meshchat.sync.contacts import ContactLog
 from meshchat.sync.index import ZoneIndex
-from meshchat.sync.peers import ContactLog, PeerTable
 from meshchat.sync.scheduler import SyncScheduler
 from meshchat.sync.server import SyncServer
 from meshchat.sync.wire import MAX_BODY_BYTES, PREFIX

@@ -15,9 +15,9 @@ import aiohttp
 
 from meshchat import records
 from meshchat.errors import PeerError, RemoteProtocolError
+from meshchat.peers import Peer
 from meshchat.presence import PresenceEntry, TypingEntry
 from meshchat.sync import wire, zoneauth
-from meshchat.sync.peers import Peer
 from meshchat.sync.replies import FirstsReply, GetReply, PutReply, RangeReply, ReconcileReply
 from meshchat.sync.wire import CONTACT_ID_CHARS, MSGPACK, NODE_HEADER, PREFIX
 

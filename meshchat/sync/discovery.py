@@ -22,10 +22,10 @@ import aiohttp
 import ifaddr
 
 from meshchat.config import Config
+from meshchat.peers import Peer, PeerTable
 from meshchat.sync import aredn
 from meshchat.sync.client import read_capped
 from meshchat.sync.mdns import MdnsSource
-from meshchat.sync.peers import Peer, PeerTable
 from meshchat.timing import Timing
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ import aiohttp
 from meshchat.errors import MeshchatError, PeerError
 from meshchat.sync import probe, wire
 from meshchat.sync.client import PeerClient
+from meshchat.sync.contacts import ContactLog
 from meshchat.sync.gossip import Gossip
-from meshchat.sync.peers import ContactLog
 from meshchat.sync.pusher import Pusher
 from meshchat.sync.zonesync import ZoneSync
 from meshchat.timing import Timing

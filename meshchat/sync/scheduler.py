@@ -15,14 +15,15 @@ import aiohttp
 from meshchat.clock import wall_ms
 from meshchat.config import Config
 from meshchat.ingest import Ingestor
+from meshchat.peers import Peer, PeerTable
 from meshchat.presence import PresenceService, TypingEntry
 from meshchat.records import Record
 from meshchat.store.db import Store
 from meshchat.sync.client import PeerClient
+from meshchat.sync.contacts import ContactLog
 from meshchat.sync.gossip import Gossip
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.peerlink import LinkContext, PeerLink
-from meshchat.sync.peers import ContactLog, Peer, PeerTable
 from meshchat.sync.zonesync import ZoneSync
 from meshchat.timing import Timing, horizon_ms
 

@@ -23,8 +23,8 @@ from meshchat.ingest import Ingestor
 from meshchat.presence import PresenceService, TypingEntry
 from meshchat.store.db import Store
 from meshchat.sync import responder, wire, zoneauth
+from meshchat.sync.contacts import ContactLog
 from meshchat.sync.index import ZoneIndex
-from meshchat.sync.peers import ContactLog
 from meshchat.sync.replies import FirstsReply, PutReply
 from meshchat.sync.wire import MSGPACK, NODE_HEADER
 

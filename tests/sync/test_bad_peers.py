@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from meshchat import peers as peers_module
 from meshchat.app import RunningNode
-from meshchat.sync import peers as peers_module
-from meshchat.sync.peers import Peer
+from meshchat.peers import Peer
 from tests.factories import make_record
 from tests.mesh import QUICK, eventually, ids, line, start_nodes, stop_all, wait_live
 

@@ -13,9 +13,9 @@ from aiohttp import web
 
 from meshchat import app
 from meshchat.app import RunningNode
+from meshchat.peers import Peer, PeerTable
 from meshchat.sync import aredn
 from meshchat.sync.discovery import PeerSink, sources
-from meshchat.sync.peers import Peer, PeerTable
 from meshchat.timing import Timing
 from tests.mesh import QUICK, ZONE, count, eventually, for_config, start_nodes, stop_all
 from tests.nodes import ApiClient, node_config

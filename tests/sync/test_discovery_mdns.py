@@ -15,10 +15,10 @@ import pytest
 from zeroconf import ServiceStateChange
 from zeroconf.asyncio import AsyncServiceInfo
 
+from meshchat.peers import PeerTable
 from meshchat.sync import mdns
 from meshchat.sync.discovery import announced_addresses, sources
 from meshchat.sync.mdns import MdnsSource, MdnsTable, build_txt, parse_txt, peer_url
-from meshchat.sync.peers import PeerTable
 from meshchat.timing import Timing
 from tests.mesh import eventually
 from tests.nodes import node_config

@@ -1,13 +1,14 @@
-"""The peer table: one entry per peer URL with its health, back-off and traffic counters."""
+"""The peer table: one entry per peer URL with its kind, health, back-off and traffic.
+
+Shared by the native sync, the legacy bridge, discovery and the status page, so it lives
+below all of them (docs/architecture.md).
+"""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from meshchat.sync.wire import CONTACT_ID_CHARS
 
 BACKOFF_BASE_S = 1.0
 
@@ -108,31 +109,3 @@ class PeerTable:
     def status(self) -> list[dict[str, Any]]:
         """Return the table as ``/api/v1/status`` shows it."""
         return [p.to_status() for p in self._peers.values()]
-
-
-class ContactLog:
-    """When each peer last started a reconciliation with us (server side).
-
-    Two peers need only one periodic anti-entropy round between them: it settles both
-    sides. The side with the larger node id skips its round when the other side has
-    just reconciled with it, which halves the idle traffic on a radio link.
-    """
-
-    def __init__(self) -> None:
-        self._reconciled: dict[str, float] = {}
-        # Told about every call, so a link that was failing is retried at once.
-        self.listener: Callable[[str], None] = lambda node_id: None
-
-    def heard(self, node_id: str, now: float, *, reconcile: bool = False) -> None:
-        """Note a call (``reconcile``: a reconciliation) from the node ``node_id``."""
-        key = node_id[:CONTACT_ID_CHARS]
-        if len(self._reconciled) > 10_000:  # bound memory under a spray of made-up names
-            self._reconciled.clear()
-        if reconcile:
-            self._reconciled[key] = now
-        self.listener(key)
-
-    def since(self, node_id: str, now: float) -> float | None:
-        """Return how long ago that node last reconciled with us, or None."""
-        when = self._reconciled.get(node_id[:CONTACT_ID_CHARS])
-        return None if when is None else now - when
