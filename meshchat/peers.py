@@ -22,6 +22,7 @@ class Peer:
     kind: str = "unknown"  # "native" | "legacy" | "unknown" (not probed or unreachable)
     node_id: str = ""
     name: str = ""
+    addresses: tuple[str, ...] = ()  # what its URL resolves to (a contact must match one)
     zones: dict[str, int] = field(default_factory=dict)  # zone -> horizon_ms of the peer
     last_seen: float | None = None
     last_sync: float | None = None

@@ -17,11 +17,12 @@ from meshchat import callsign as callsigns
 from meshchat import schemas
 from meshchat.clock import wall_ms
 from meshchat.errors import RemoteProtocolError
+from meshchat.presencetable import PresenceTable
 from meshchat.timing import Timing
 
 STATUSES = ("online", "away", "busy")
 MAX_PRESENCE = 1000  # entries per zone table and per request (docs/sync-threat-model.md)
-MAX_TYPING = 100
+MAX_TYPING = 20  # typing notices per request: a few people type at once
 TYPING_TTL_MS = 6000  # the longest a typing notice may last
 U64_MAX = 2**64 - 1
 
@@ -111,43 +112,6 @@ class TypingEntry:
         }
 
 
-class PresenceTable:
-    """Remote presence entries of one zone, merged and expired by time (sans-I/O)."""
-
-    def __init__(self, ttl_ms: int) -> None:
-        self.ttl_ms = ttl_ms
-        self._entries: dict[tuple[str, str], PresenceEntry] = {}
-
-    def merge(self, entries: Iterable[PresenceEntry], now_ms: int, own_node: str) -> None:
-        """Take in what a peer reported; our own node's users are ours to say."""
-        for heard in entries:
-            if heard.node == own_node:
-                continue
-            entry = heard
-            if entry.last_seen > now_ms + self.ttl_ms:  # a peer's clock far ahead: clamp it
-                entry = PresenceEntry(entry.callsign, entry.node, entry.status, entry.since, now_ms)
-            if entry.last_seen <= now_ms - self.ttl_ms:
-                continue
-            key = (entry.callsign, entry.node)
-            known = self._entries.get(key)
-            if known is None or entry.last_seen > known.last_seen:
-                self._entries[key] = entry
-        self._trim(now_ms)
-
-    def live(self, now_ms: int) -> list[PresenceEntry]:
-        """Return the entries heard from peers that have not expired."""
-        self._trim(now_ms)
-        return list(self._entries.values())
-
-    def _trim(self, now_ms: int) -> None:
-        cutoff = now_ms - self.ttl_ms
-        for key in [k for k, e in self._entries.items() if e.last_seen <= cutoff]:
-            del self._entries[key]
-        if len(self._entries) > MAX_PRESENCE:  # bound memory: keep the freshest
-            keep = sorted(self._entries.items(), key=lambda kv: kv[1].last_seen)[-MAX_PRESENCE:]
-            self._entries = dict(keep)
-
-
 def combined(local: list[PresenceEntry], remote: list[PresenceEntry]) -> list[PresenceEntry]:
     """Return local entries followed by remote ones, one per (callsign, node), bounded."""
     seen: dict[tuple[str, str], PresenceEntry] = {}
@@ -229,11 +193,11 @@ class PresenceService:
 
     # -- what peers reported (sync reports it) -------------------------------------------
 
-    def merge(self, zone: str, entries: Iterable[PresenceEntry]) -> None:
-        """Take in a peer's entries for a zone this node serves."""
+    def merge(self, zone: str, entries: Iterable[PresenceEntry], source: str = "") -> None:
+        """Take in the entries ``source`` (a peer's address or URL) reported for ``zone``."""
         table = self._remote.get(zone)
         if table is not None:
-            table.merge(entries, self._clock(), self.node_name)
+            table.merge(entries, self._clock(), self.node_name, source)
 
     def remote(self, zone: str) -> list[PresenceEntry]:
         """Return the live entries peers reported for ``zone``."""

@@ -6,6 +6,7 @@ it, so a ``session.ZoneSession`` is driven with one call per request.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
@@ -18,6 +19,7 @@ from meshchat.errors import PeerError, RemoteProtocolError
 from meshchat.peers import Peer
 from meshchat.presence import PresenceEntry, TypingEntry
 from meshchat.sync import wire, zoneauth
+from meshchat.sync.contacts import plain_address
 from meshchat.sync.replies import FirstsReply, GetReply, PutReply, RangeReply, ReconcileReply
 from meshchat.sync.wire import CONTACT_ID_CHARS, MSGPACK, NODE_HEADER, PREFIX
 
@@ -80,6 +82,7 @@ class PeerClient:
         url = self.peer.url.rstrip("/").removesuffix(self.base_path) + path_qs
         self.peer.bytes_out += len(data) + len(path_qs)
         try:
+            # Sync calls follow no redirect: a peer must not send our request elsewhere.
             async with self.http.request(
                 method,
                 url,
@@ -87,6 +90,7 @@ class PeerClient:
                 headers=headers,
                 timeout=self.timeout,
                 skip_auto_headers=SKIP_HEADERS,
+                allow_redirects=False,
             ) as resp:
                 raw = await read_capped(resp, MAX_REPLY_BYTES + 1)
                 status = resp.status
@@ -113,9 +117,19 @@ class PeerClient:
             raise PeerError(f"{route}: the reply is not a map")
         return decoded
 
+    async def _resolve(self) -> None:
+        """Learn the addresses the peer's URL names (a contact from it must come from one)."""
+        host = urlsplit(self.peer.url).hostname or ""
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(host, None)
+        except OSError:
+            return
+        self.peer.addresses = tuple(sorted({plain_address(str(a[4][0])) for a in found}))
+
     async def info(self) -> dict[str, Any]:
-        """``GET /sync/v1/info``."""
+        """``GET /sync/v1/info`` (and where the peer is: its URL's addresses)."""
         result: dict[str, Any] = await self.call("GET", "info")
+        await self._resolve()
         return result
 
     @overload

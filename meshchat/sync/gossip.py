@@ -39,7 +39,7 @@ class Gossip:
             ours = self.presence.zone(zone)
             if not ours:
                 continue  # nothing to tell; a peer with users online tells us theirs
-            self.presence.merge(zone, await client.presence(zone, ours))
+            self.presence.merge(zone, await client.presence(zone, ours), client.peer.url)
 
     async def run(self, clients: Callable[[], Iterable[PeerClient]]) -> None:
         """Exchange presence with every live peer between sync rounds, until cancelled."""
@@ -86,7 +86,7 @@ class Gossip:
     async def _send(self, client: PeerClient, zone: str, entries: Sequence[TypingEntry]) -> None:
         with contextlib.suppress(PeerError):
             theirs = await client.presence(zone, self.presence.zone(zone), entries)
-            self.presence.merge(zone, theirs)
+            self.presence.merge(zone, theirs, client.peer.url)
 
     async def forget(self, url: str) -> None:
         """Cancel and await the notice in flight to the peer at ``url``, if any."""

@@ -133,7 +133,9 @@ class PeerLink:
         if peer.kind != "native" or not peer.node_id or peer.node_id < self.ctx.node_id:
             return None
         now = time.time()
-        ago = self.ctx.contacts.since(peer.node_id, now)
+        # Only a contact from where the peer is counts: the node header proves nothing.
+        contacts = (self.ctx.contacts.since(peer.node_id, a, now) for a in peer.addresses)
+        ago = min((t for t in contacts if t is not None), default=None)
         if ago is None or ago >= 1.5 * self.ctx.timing.sync_interval_s:
             return None
         return now - ago
@@ -207,4 +209,5 @@ class PeerLink:
             and isinstance(z.get("name"), str)
             and isinstance(z.get("count", 0), int)
         }
-        self._answered()
+        # No _answered() here: only a completed round clears the back-off, or a peer that
+        # answers info and then fails would be retried every second for ever (issue 11).

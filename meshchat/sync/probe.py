@@ -53,7 +53,7 @@ async def _get(
 ) -> tuple[int, bytes] | None:
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     try:
-        async with http.get(url, timeout=timeout, headers=headers) as resp:
+        async with http.get(url, timeout=timeout, headers=headers, allow_redirects=False) as resp:
             return resp.status, await read_capped(resp, cap + 1)
     except _FAILURES:
         return None

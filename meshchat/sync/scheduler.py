@@ -134,11 +134,14 @@ class SyncScheduler:
         clients = [link.client for link in self._links.values()]
         self.gossip.send_typing(zone, entries, exclude, clients)
 
-    def heard_from(self, node_id: str) -> None:
-        """A peer called us: if our calls to it were failing, the link is back; sync now."""
+    def heard_from(self, node_id: str, address: str) -> None:
+        """A peer called us: if our calls to it were failing, the link is back; sync now.
+
+        Only from the address we reach that peer at: the node id header is not proof.
+        """
         for link in self._links.values():
             peer = link.peer
-            if peer.failures and peer.node_id and peer.node_id.startswith(node_id):
+            if peer.failures and peer.node_id.startswith(node_id) and address in peer.addresses:
                 link.trigger()
 
     async def presence_loop(self) -> None:

@@ -23,7 +23,7 @@ from meshchat.ingest import Ingestor
 from meshchat.presence import PresenceService, TypingEntry
 from meshchat.store.db import Store
 from meshchat.sync import responder, wire, zoneauth
-from meshchat.sync.contacts import ContactLog
+from meshchat.sync.contacts import ContactLog, plain_address
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.replies import FirstsReply, PutReply
 from meshchat.sync.wire import MSGPACK, NODE_HEADER
@@ -189,7 +189,7 @@ class SyncServer:
         zone = self._zone(req.zone)
         caller = request.headers.get(NODE_HEADER, "")
         if caller:
-            self.contacts.heard(caller, time.time(), reconcile=True)
+            self.contacts.heard(caller, request.remote or "", time.time(), reconcile=True)
         window = await self.index.window(
             zone, responder.reconcile_since(req.since, self._horizon_start())
         )
@@ -209,7 +209,7 @@ class SyncServer:
         self._zone(req.zone)
         caller = request.headers.get(NODE_HEADER, "")
         if caller:
-            self.contacts.heard(caller, time.time())
+            self.contacts.heard(caller, request.remote or "", time.time())
         origin = f"peer:{(caller or request.remote or '?')[:64]}"
         results = await self.ingestor.submit(req.records, origin)
         return reply(PutReply(tuple(results)).to_wire())
@@ -233,10 +233,10 @@ class SyncServer:
         """``POST /sync/v1/presence {zone, users}`` → ``{users}``; never logged."""
         req = wire.Presence.parse(records.unpack(await request.read(), wire.MAX_PRESENCE * 6 + 8))
         zone = self._zone(req.zone)
-        self.presence.merge(zone, req.users)
+        self.presence.merge(zone, req.users, plain_address(request.remote or ""))
         caller = request.headers.get(NODE_HEADER, "")
         if caller:
-            self.contacts.heard(caller, time.time())
+            self.contacts.heard(caller, request.remote or "", time.time())
         if req.typing:
             self.on_typing(zone, req.typing, caller)
         return reply({"users": [u.to_wire() for u in self.presence.zone(zone)]})

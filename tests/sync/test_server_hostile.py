@@ -19,8 +19,9 @@ import aiohttp
 import msgpack
 import pytest
 
-from meshchat import records
+from meshchat import presencetable, records
 from meshchat.app import RunningNode
+from meshchat.presence import PresenceEntry
 from meshchat.sync import wire, zoneauth
 from meshchat.sync.server import SyncServer
 from tests import factories
@@ -508,7 +509,33 @@ async def test_presence_table_stays_capped(node: RunningNode, peer: Peer) -> Non
         ]
         status, answer = await peer.post("presence", records.pack({"zone": ZONE, "users": users}))
         assert status == 200 and len(answer["users"]) <= wire.MAX_PRESENCE
-    assert len(node.node.presence.remote(ZONE)) == wire.MAX_PRESENCE
+    # One source holds at most half the table (meshchat/presencetable.py).
+    assert len(node.node.presence.remote(ZONE)) == presencetable.MAX_PER_SOURCE
+
+
+async def test_a_presence_flood_evicts_nobody_else_and_ghosts_expire(
+    node: RunningNode, peer: Peer
+) -> None:
+    presence = node.node.presence
+    now = int(time.time() * 1000)
+    real = PresenceEntry("W1AW", "far", "online", now, now)
+    presence.merge(ZONE, [real], "http://10.0.0.9:8080")  # heard from another peer
+    ahead = now + 119_000  # the attack: stamped just under the old TTL ahead
+    flood = [
+        {"callsign": f"K{i}GHO", "node": "ghost", "status": "online", "since": ahead,
+         "last_seen": ahead}
+        for i in range(wire.MAX_PRESENCE)
+    ]  # fmt: skip
+    for _ in range(3):
+        status, _ = await peer.post("presence", records.pack({"zone": ZONE, "users": flood}))
+        assert status == 200
+    remote = presence.remote(ZONE)
+    assert ("W1AW", "far") in {(u.callsign, u.node) for u in remote}
+    assert all(u.last_seen <= int(time.time() * 1000) for u in remote)  # clamped to now
+    # Nobody refreshes the ghosts: they are gone one TTL later, like any entry.
+    later = now + presence.ttl_ms + 1000
+    table = presence._remote[ZONE]
+    assert not [u for u in table.live(later) if u.node == "ghost"]
 
 
 async def test_unknown_route_and_method_answer_in_msgpack(peer: Peer) -> None:
