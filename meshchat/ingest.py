@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 Subscriber = Callable[[Sequence[Record], str], None]
 # Below this many envelopes, verifying inline (~0.15 ms each) beats a thread hop.
 INLINE_BATCH = 4
+MAX_FUTURE = 10_000  # ids remembered as refused for the future
 
 
 class Ingestor:
@@ -37,6 +38,9 @@ class Ingestor:
         self.rejects: Counter[str] = Counter()
         self._subscribers: list[Subscriber] = []
         self._executor: ThreadPoolExecutor | None = None
+        # Records refused for a timestamp ahead of our clock, by id: sync does not fetch
+        # them again until they would be accepted (id -> ts).
+        self._future: dict[bytes, int] = {}
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Call ``subscriber(records, origin)`` with every batch of newly stored records."""
@@ -64,12 +68,27 @@ class Ingestor:
         stored = await self._store(valid, origin) if valid else []
         results: list[str] = []
         outcome = iter(stored)
-        for item in checked:
+        for envelope, item in zip(envelopes, checked, strict=True):
             result = next(outcome) if isinstance(item, Record) else f"reject:{item}"
             if result.startswith("reject:"):
                 self.rejects[result.removeprefix("reject:")] += 1
+            if result == "reject:future":
+                self._note_future(envelope)
             results.append(result)
         return results
+
+    def _note_future(self, envelope: tuple[bytes, bytes]) -> None:
+        if len(self._future) >= MAX_FUTURE:
+            self.refused_future()  # drops what is due; if still full, forget the oldest
+            if len(self._future) >= MAX_FUTURE:
+                self._future.pop(next(iter(self._future)))
+        self._future[records.record_id(envelope[0])] = records.load_trusted(*envelope).ts
+
+    def refused_future(self) -> frozenset[bytes]:
+        """Return the ids refused as from the future that would still be refused now."""
+        limit = wall_ms() + self.policy.max_future_skew_ms
+        self._future = {i: ts for i, ts in self._future.items() if ts > limit}
+        return frozenset(self._future)
 
     async def add_local(self, record: Record) -> str:
         """Store a record signed on this node; return "ok" or "dup" after the commit."""

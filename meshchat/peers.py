@@ -23,6 +23,7 @@ class Peer:
     node_id: str = ""
     name: str = ""
     addresses: tuple[str, ...] = ()  # what its URL resolves to (a contact must match one)
+    clock_skew_s: int | None = None  # its clock minus ours, from its last reply's Date
     zones: dict[str, int] = field(default_factory=dict)  # zone -> horizon_ms of the peer
     last_seen: float | None = None
     last_sync: float | None = None
@@ -76,6 +77,7 @@ class Peer:
             "bytes_out": self.bytes_out,
             "records_in": self.records_in,
             "records_out": self.records_out,
+            "clock_skew_s": self.clock_skew_s,
         }
 
 

@@ -44,10 +44,10 @@ def test_strictly_increasing_within_one_millisecond() -> None:
 
 def test_observe_moves_past_a_stored_timestamp() -> None:
     clock = HybridClock(FakeWall(1_000))
-    clock.observe(50_000)
-    assert clock.now() == 50_001
+    clock.observe(1_500)  # within the drag bound (a stamp far ahead: see below)
+    assert clock.now() == 1_501
     clock.observe(10)  # an older timestamp never moves it back
-    assert clock.now() == 50_002
+    assert clock.now() == 1_502
 
 
 def test_wall_ms_is_unix_milliseconds() -> None:
@@ -56,3 +56,10 @@ def test_wall_ms_is_unix_milliseconds() -> None:
     assert isinstance(now, int)
     assert before - 1 <= now <= time.time() * 1000 + 1
     assert HybridClock().now() >= now
+
+
+def test_a_stamp_far_ahead_drags_the_clock_only_a_little() -> None:
+    wall = 1_700_000_000_000
+    clock = HybridClock(lambda: wall)
+    clock.observe(wall + 9 * 60_000 + 50_000)  # a pushed record stamped now + 9 min 50 s
+    assert clock.now() <= wall + clock.max_drag_ms + 1

@@ -7,6 +7,7 @@ it, so a ``session.ZoneSession`` is driven with one call per request.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
@@ -98,6 +99,7 @@ class PeerClient:
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             raise PeerError(f"{route}: {type(exc).__name__} {exc}".strip()) from None
         self.peer.bytes_in += len(raw)
+        self._note_clock(reply_headers.get("Date"))
         if len(raw) > MAX_REPLY_BYTES:
             raise PeerError(f"{route}: reply over {MAX_REPLY_BYTES} bytes")
         if self.zone_secret and status == 200:
@@ -116,6 +118,16 @@ class PeerClient:
         if not isinstance(decoded, dict):
             raise PeerError(f"{route}: the reply is not a map")
         return decoded
+
+    def _note_clock(self, date: str | None) -> None:
+        """Note how far the peer's clock (its ``Date`` header, 1 s resolution) is from ours."""
+        if not date:
+            return
+        try:
+            theirs = email.utils.parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return
+        self.peer.clock_skew_s = round(theirs - time.time())
 
     async def _resolve(self) -> None:
         """Learn the addresses the peer's URL names (a contact from it must come from one)."""

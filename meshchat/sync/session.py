@@ -20,7 +20,7 @@ sends what was not asked for raises RemoteProtocolError.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Literal, Protocol
 
 from meshchat import records
@@ -48,6 +48,10 @@ CATCH_UP_SKEW_MS = 10 * 60_000
 # Far above any honest exchange (an empty side against 10^5 items with 4 KiB frames is
 # ~820 rounds); a peer that keeps a session going past this is cut off.
 MAX_ROUNDS = 4000
+# The most ids one session holds (wanted plus offered, 2 MiB of ids): past it the session
+# stops reconciling and fetches and pushes what it has; the next round goes on from there.
+# A peer claiming ids it cannot serve is then caught by its empty ``get`` reply.
+MAX_SESSION_IDS = 65_536
 
 
 class Window(ItemSource, Protocol):
@@ -112,8 +116,10 @@ class ZoneSession:
         cursor: str | None = None,
         paged_in: bool = False,
         frame_limit: int = 0,
+        skip: Collection[bytes] = frozenset(),
     ) -> None:
         self.zone = zone
+        self._skip = skip  # ids not to fetch now (refused here as from the future)
         self.since = since
         self._window = window
         self._frame_limit = frame_limit
@@ -222,13 +228,22 @@ class ZoneSession:
             raise RemoteProtocolError(f"reconciliation did not finish in {MAX_ROUNDS} rounds")
         following, have, need = self._initiator.reconcile(reply.neg)
         self._have.update(have)
-        self._need.update(need)
-        if following is not None:
+        self._need.update(i for i in need if i not in self._skip)
+        full = len(self._have) + len(self._need) >= MAX_SESSION_IDS
+        if full:
+            self._trim_to_cap()
+        if following is not None and not full:
             self._ready.append(wire.Reconcile(self.zone, following, self.since))
         else:
             self._phase = "get"
             self._gets = batches(sorted(self._need), GET_BATCH)
             self._loads = batches(sorted(self._have), PUT_BATCH)
+
+    def _trim_to_cap(self) -> None:
+        """Keep at most ``MAX_SESSION_IDS`` ids, wanted ones first."""
+        need = sorted(self._need)[:MAX_SESSION_IDS]
+        self._need = set(need)
+        self._have = set(sorted(self._have)[: max(0, MAX_SESSION_IDS - len(need))])
 
     def _on_get(self, reply: GetReply) -> None:
         asked = set(self._asked)
@@ -236,7 +251,9 @@ class ZoneSession:
             raise RemoteProtocolError("get: the peer sent records not asked for")
         if not asked.issuperset(reply.more):
             raise RemoteProtocolError("get: `more` names ids not asked for")
-        if len(reply.more) >= len(self._asked):
+        if len(reply.more) >= len(self._asked) or not reply.records:
+            # It named these ids in its reconcile replies: one that serves none of them
+            # claimed what it does not hold (or tries to make us hold a huge id set).
             raise RemoteProtocolError("get: the peer sent nothing for the ids asked")
         if reply.records:
             self._ready.append(Ingest(reply.records))

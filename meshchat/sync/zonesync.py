@@ -47,6 +47,7 @@ class ZoneSync:
             cursor=await self.store.meta_get(key),
             paged_in=zone in paged_in,
             frame_limit=self.frame_limit,
+            skip=self.ingestor.refused_future(),
         )
         # records_in is counted by the scheduler's ingest subscriber, which also sees
         # what the peer pushed.

@@ -57,7 +57,16 @@ class StatusApi:
             "sync_refused": dict(sorted(self.sync_errors.items())),
         }
         if self.peers is not None:
-            body["peers"] = self.peers()
+            peers = self.peers()
+            body["peers"] = peers
+            # A peer whose clock is off by more than the future window: its records are
+            # refused here (or ours there) until someone sets the clock right.
+            window = self.config.store.max_future_skew_s
+            body["clock_warnings"] = [
+                {"url": p["url"], "name": p.get("name", ""), "skew_s": p["clock_skew_s"]}
+                for p in peers
+                if isinstance(p.get("clock_skew_s"), int) and abs(p["clock_skew_s"]) > window
+            ]
         if self.actions is not None:
             body["actions"] = await self.actions()
         return web.json_response(body)

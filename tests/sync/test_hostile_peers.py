@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import email.utils
 import time
 from pathlib import Path
 
@@ -107,3 +108,34 @@ async def test_a_spoofed_node_header_makes_no_one_skip_a_round(tmp_path: Path) -
         await attacker.close()
         await poster.close()
         await stop_all(nodes)
+
+
+async def test_a_peer_whose_clock_is_an_hour_ahead_shows_a_clock_warning(
+    tmp_path: Path,
+) -> None:
+    ahead = email.utils.formatdate(time.time() + 3600, usegmt=True)
+
+    async def fast_clock(request: web.Request) -> web.Response:
+        await request.read()
+        reply = msgpack_reply({"error": "nope", "detail": ""}, 500)
+        if request.path.endswith("/info"):
+            zones = [{"name": ZONE, "count": 0, "horizon_ms": 365 * 86_400_000}]
+            reply = msgpack_reply({"node_id": "cd" * 32, "name": "fast", "zones": zones})
+        reply.headers["Date"] = ahead
+        return reply
+
+    fake = await FakePeer(fast_clock).start()
+    nodes = await start_nodes(tmp_path, 1, QUICK)
+    api = ApiClient(nodes[0].url)
+    try:
+        nodes[0].node.scheduler.add_peer(fake.url, "static")
+
+        async def warned() -> bool:
+            status = (await api.request("GET", "/api/v1/status")).body
+            return [w["url"] for w in status["clock_warnings"]] == [fake.url]
+
+        await eventually(warned, 10.0, "a clock warning on the status page")
+    finally:
+        await api.close()
+        await stop_all(nodes)
+        await fake.stop()

@@ -22,7 +22,7 @@ from meshchat.clock import wall_ms
 from meshchat.errors import LocalProtocolError, PeerError, RecordRejected, RemoteProtocolError
 from meshchat.records import Policy, Record
 from meshchat.sync import responder, session, wire
-from meshchat.sync.negentropy import NegentropyStorage
+from meshchat.sync.negentropy import NegentropyStorage, encode_varint
 from meshchat.sync.replies import (
     Envelope,
     FirstsReply,
@@ -117,6 +117,7 @@ class SessionPair:
     local: MemoryNode
     peer: MemoryNode
     steps: list[Step] = field(default_factory=list)
+    skip: frozenset[bytes] = frozenset()  # ids the local node refuses to fetch now
 
     @property
     def sent(self) -> list[Request]:
@@ -141,6 +142,7 @@ class SessionPair:
             cursor=local.meta.get(KEY),
             paged_in=paged_in,
             frame_limit=local.frame_limit,
+            skip=self.skip,
         )
         answer = answer or self.peer.answer
         for _ in range(100_000):
@@ -499,3 +501,37 @@ def test_any_split_converges_in_one_session(split: list[str], limit: int) -> Non
     assert settled.fetched == (0 if far_behind else len(only_peer))
     assert settled.pushed == len(only_local)
     assert not local.rejects and not peer.rejects
+
+
+def test_a_peer_claiming_huge_id_lists_cannot_make_the_session_hold_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each reply claims many ids the peer does not have: memory stays bounded, then refused."""
+    monkeypatch.setattr(session, "MAX_SESSION_IDS", 1000)
+    claimed = 5000
+    rounds = 0
+
+    def claims_everything(request: Request) -> Reply:
+        nonlocal rounds
+        if isinstance(request, wire.Reconcile):
+            rounds += 1
+            fake = b"".join(bytes([rounds % 256]) + i.to_bytes(31, "big") for i in range(claimed))
+            # One IdList over the whole range (PROTOCOL.md §4, §7): infinity, no prefix.
+            return ReconcileReply(b"\x61\x00\x00\x02" + encode_varint(claimed) + fake)
+        return GetReply(())  # and it serves none of them
+
+    local = MemoryNode().hold(notes(5))
+    pair = SessionPair(local, MemoryNode())
+    with pytest.raises(RemoteProtocolError, match="sent nothing"):
+        pair.run(claims_everything)
+    asked = [len(g.ids) for g in pair.of(wire.Get)]
+    assert rounds == 1  # it stopped reconciling once it held the cap
+    assert sum(asked) <= 1000
+
+
+def test_ids_refused_as_from_the_future_are_not_fetched_again() -> None:
+    shared, ahead = notes(20, text="both"), notes(3, text="ahead")
+    peer = MemoryNode().hold(shared + ahead)
+    pair = SessionPair(MemoryNode().hold(shared), peer, skip=frozenset(r.id for r in ahead))
+    pair.run()
+    assert not pair.of(wire.Get)  # found missing, but not asked for again
