@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,14 +18,14 @@ import aiohttp
 from aiohttp import web
 from nacl.signing import SigningKey
 
-from meshchat import identity, nodeinfo
-from meshchat.actions import http as actions_http
+from meshchat import identity, mount, nodeinfo
 from meshchat.actions.inbound import Gateway
 from meshchat.actions.offline import OfflineWatch
 from meshchat.actions.rules import load_rules
 from meshchat.actions.service import ActionService
 from meshchat.clock import HybridClock
 from meshchat.config import Config
+from meshchat.guard import ConnectionGuard, GuardedSite, default_max_connections
 from meshchat.ingest import Ingestor
 from meshchat.outbox import Outbox
 from meshchat.peers import PeerTable
@@ -40,17 +40,11 @@ from meshchat.sync.contacts import ContactLog
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.scheduler import SyncScheduler
 from meshchat.sync.server import SyncServer
-from meshchat.sync.wire import MAX_BODY_BYTES, PREFIX
 from meshchat.tasks import TaskGroup
 from meshchat.timing import Timing, horizon_ms
-from meshchat.web import routes
-from meshchat.web.auth import RateLimiter, Sessions
-from meshchat.web.history import ChannelsApi, HistoryApi
+from meshchat.web.auth import Sessions
 from meshchat.web.live import LiveHub
-from meshchat.web.login import LoginApi, Visits, require_session
-from meshchat.web.messages import MessagesApi
-from meshchat.web.presence import PresenceApi
-from meshchat.web.status import StatusApi
+from meshchat.web.login import Visits
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +90,25 @@ class Node:
     tasks: TaskGroup
     actions: ActionService
     gateway: Gateway  # posts gateway messages; the legacy send_message gets ``gateway.post``
+    guard: ConnectionGuard
     http: aiohttp.ClientSession | None = None  # the one client pool, open while serving
 
     @property
     def key_hex(self) -> str:
         """Return the node's public key as hex."""
         return bytes(self.node_key.verify_key).hex()
+
+    async def close(self) -> None:
+        """Stop the background work and close what the node holds, in that order."""
+        # Tasks first: a discovery loop must not add a peer while the scheduler stops.
+        await self.tasks.close()
+        await self.scheduler.stop()
+        if self.http is not None:
+            await self.http.close()
+            self.http = None
+        await self.ingestor.close()
+        await self.sessions.close()
+        await self.store.close()
 
 
 async def open_node(config: Config, timing: Timing | None = None) -> Node:
@@ -172,113 +179,44 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     ingestor.subscribe(scheduler.on_records)
     ingestor.subscribe(live.on_records)
     ingestor.subscribe(actions.on_records)
+    guard = ConnectionGuard(
+        config.web.max_connections or default_max_connections(),
+        config.web.max_connections_per_address,
+        timing.head_timeout_s,
+    )
     return Node(
-        config,
-        timing,
-        node_key,
-        store,
-        clock,
-        ingestor,
-        outbox,
-        presence,
-        sessions,
-        index,
-        peers,
-        contacts,
-        scheduler,
-        sync,
-        live,
-        visits,
-        retention,
-        tasks,
-        actions,
-        gateway,
+        config=config,
+        timing=timing,
+        node_key=node_key,
+        store=store,
+        clock=clock,
+        ingestor=ingestor,
+        outbox=outbox,
+        presence=presence,
+        sessions=sessions,
+        index=index,
+        peers=peers,
+        contacts=contacts,
+        scheduler=scheduler,
+        sync=sync,
+        live=live,
+        visits=visits,
+        retention=retention,
+        tasks=tasks,
+        actions=actions,
+        gateway=gateway,
+        guard=guard,
     )
 
 
 async def close_node(node: Node) -> None:
     """Stop the node's background work and close what it holds, in that order."""
-    # Tasks first: a discovery loop must not add a peer while the scheduler stops.
-    await node.tasks.close()
-    await node.scheduler.stop()
-    if node.http is not None:
-        await node.http.close()
-        node.http = None
-    await node.ingestor.close()
-    await node.sessions.close()
-    await node.store.close()
+    await node.close()
 
 
 async def prune_once(node: Node) -> int:
     """Drop what has passed the retention horizon now; return how many records went."""
     return await node.retention.prune_once()
-
-
-def build_app(node: Node) -> web.Application:
-    """Mount each surface as its own sub-application on a bare root (DESIGN §6)."""
-    cfg = node.config
-    zones = cfg.node.zones
-    login = LoginApi(
-        node.sessions,
-        RateLimiter(cfg.web.login_attempts_per_minute, node.timing.login_window_s),
-        cfg.web.session_ttl_s,
-        node.visits,
-    )
-    messages = MessagesApi(node.store, node.outbox, node.sessions, zones, cfg.web.max_text_bytes)
-    history = HistoryApi(node.store, node.sessions, zones)
-    channels = ChannelsApi(node.store, node.outbox, node.sessions, zones, cfg.node.default_channel)
-    status = StatusApi(
-        cfg,
-        node.store,
-        node.ingestor,
-        node.key_hex,
-        node.peers.status,
-        node.timing.for_ui(),
-        node.sync.errors,
-    )
-    presence = PresenceApi(node.sessions, zones, node.presence)
-    actions = actions_http.ActionsApi(node.actions)
-    status.actions = actions.summary
-    contacts = actions_http.ContactsApi(
-        node.actions.offline.store,
-        lambda request, csrf: require_session(node.sessions, request, csrf=csrf).signer.callsign,
-    )
-    inbound = actions_http.InboundApi(node.gateway, cfg.inbound.token)
-
-    # The root has no middleware of its own: each surface maps its errors its own way.
-    # Its body limit is the largest any surface takes (sync puts); the JSON API checks a
-    # smaller one itself. Later surfaces mount here too: /cgi-bin/meshchat (legacy).
-    root = web.Application(client_max_size=MAX_BODY_BYTES)
-    root.add_routes(routes.top_routes())
-    root.add_subapp(PREFIX, node.sync.app())
-    api = routes.api_app(login, messages, history, channels, status, presence, node.live)
-    api.add_routes(actions_http.routes(inbound, actions, contacts))
-    root.add_subapp(routes.API, api)
-    root.add_subapp(routes.UI, routes.ui_app())
-
-    async def background(app: web.Application) -> AsyncIterator[None]:
-        del app
-        # Keep idle peer connections open across a sync interval: a new TCP handshake
-        # per round costs more airtime than the round itself.
-        connector = aiohttp.TCPConnector(limit_per_host=4, keepalive_timeout=120)
-        node.http = aiohttp.ClientSession(connector=connector)
-        node.tasks.spawn(node.retention.run(node.timing.prune_interval_s), "prune")
-        await node.scheduler.start(node.http)
-        node.tasks.spawn(node.scheduler.presence_loop(), "presence")
-        node.tasks.spawn(node.live.run(), "live")
-        if node.actions.rules:
-            await node.actions.prepare()  # the cursor exists before the first post
-            node.tasks.spawn(node.actions.run(), "actions")
-        yield
-        await close_node(node)
-
-    async def close_sockets(app: web.Application) -> None:
-        del app
-        await node.live.close()
-
-    root.on_shutdown.append(close_sockets)
-    root.cleanup_ctx.append(background)
-    return root
 
 
 @dataclass
@@ -302,14 +240,18 @@ async def start(config: Config, timing: Timing | None = None) -> RunningNode:
     node = await open_node(config, timing)
     try:
         await nodeinfo.announce(node.outbox, node.store, config.node.zones)
-        # Keep idle peer connections open across a whole sync interval (60 s ± 20 %).
-        runner = web.AppRunner(build_app(node), access_log=None, keepalive_timeout=180.0)
+        # Keep idle peer connections open across a whole sync interval (60 s ± 20 %). No
+        # body is inflated: a small gzip body could cost far more (issue 11); surfaces
+        # refuse encoded bodies before reading them.
+        runner = web.AppRunner(
+            mount.build_app(node), access_log=None, keepalive_timeout=180.0, auto_decompress=False
+        )
         await runner.setup()
     except BaseException:
         await close_node(node)
         raise
     try:
-        site = web.TCPSite(runner, config.listen_host, config.listen_port)
+        site = GuardedSite(runner, config.listen_host, config.listen_port, node.guard)
         await site.start()
     except BaseException:
         await runner.cleanup()

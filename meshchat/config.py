@@ -76,6 +76,8 @@ class WebConfig:
     max_text_bytes: int = 30 * 1024
     session_ttl_s: int = 7 * 86_400
     login_attempts_per_minute: int = 10
+    max_connections: int = 0  # 0: below this process's file-descriptor limit
+    max_connections_per_address: int = 64
 
 
 PEER_KINDS = ("auto", "native", "legacy")
@@ -275,6 +277,10 @@ def validate(config: Config) -> Config:
         raise fail("web.session_ttl_s", "must be at least 60")
     if web.login_attempts_per_minute < 1:
         raise fail("web.login_attempts_per_minute", "must be at least 1")
+    if web.max_connections != 0 and web.max_connections < 16:
+        raise fail("web.max_connections", "must be 0 (from the descriptor limit) or at least 16")
+    if web.max_connections_per_address < 1:
+        raise fail("web.max_connections_per_address", "must be at least 1")
     if config.node.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise fail("node.log_level", "must be DEBUG, INFO, WARNING or ERROR")
     actionconfig.validate(

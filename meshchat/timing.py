@@ -40,6 +40,8 @@ class Timing:
     typing_ttl_ms: int = 6000  # a typing notice lapses after this unless repeated
     # -- browsers --
     ws_heartbeat_s: float = 30.0  # WebSocket ping from the node
+    head_timeout_s: float = 10.0  # a request head that has begun must be in by then
+    body_timeout_s: float = 30.0  # a request body must be read by then
     login_window_s: float = 60.0  # the sliding window of the login rate limit
     # -- maintenance and discovery --
     prune_interval_s: float = 3600.0  # retention prune (0: only at start)

@@ -9,12 +9,12 @@ logged-in callsign or raises the web room's 401/403.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from aiohttp import web
 
+from meshchat import bodies
 from meshchat.actions import contacts
 from meshchat.actions.inbound import Gateway, GatewayError
 from meshchat.actions.service import ActionService
@@ -34,24 +34,8 @@ def _fail(code: str, detail: str, status: int = 400) -> NoReturn:
 
 
 async def read_json(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
-    """Return the request's JSON object, refusing other types, big bodies and unknown fields."""
-    if request.content_type != "application/json":
-        _fail("unsupported_media_type", "send the body as application/json", 415)
-    if (request.content_length or 0) > MAX_JSON_BYTES:
-        _fail("too_large", f"JSON bodies are at most {MAX_JSON_BYTES} bytes", 413)
-    raw = await request.read()
-    if len(raw) > MAX_JSON_BYTES:
-        _fail("too_large", f"JSON bodies are at most {MAX_JSON_BYTES} bytes", 413)
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        _fail("bad_json", f"malformed JSON: {exc}")
-    if not isinstance(body, dict):
-        _fail("bad_json", "the body must be a JSON object")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        _fail("unknown_fields", f"unknown fields: {', '.join(unknown)}")
-    return body
+    """Return the request's JSON object (``meshchat.bodies``: the same rules as the API)."""
+    return await bodies.read_json(request, allowed, MAX_JSON_BYTES)
 
 
 class InboundApi:

@@ -38,7 +38,12 @@ class Session:
 
     def check_csrf(self, presented: str | None) -> bool:
         """Tell whether ``presented`` is this session's CSRF token (constant time)."""
-        return presented is not None and hmac.compare_digest(presented, self.csrf_token)
+        # compare_digest refuses a str that is not ASCII: such a token is simply wrong.
+        return (
+            presented is not None
+            and presented.isascii()
+            and hmac.compare_digest(presented, self.csrf_token)
+        )
 
 
 class RateLimiter:

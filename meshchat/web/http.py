@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
 
 from aiohttp import web
 
+from meshchat import bodies
 from meshchat.errors import MeshchatError
 
 log = logging.getLogger(__name__)
@@ -80,28 +80,4 @@ MAX_JSON_BYTES = 256 * 1024
 
 async def json_body(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
     """Return the request's JSON object, refusing other types and unknown fields."""
-    if request.content_type != "application/json":
-        fail(415, "unsupported_media_type", "send the body as application/json")
-    if (request.content_length or 0) > MAX_JSON_BYTES:
-        fail(413, "too_large", f"JSON bodies are at most {MAX_JSON_BYTES} bytes")
-    raw = await request.read()
-    if len(raw) > MAX_JSON_BYTES:
-        fail(413, "too_large", f"JSON bodies are at most {MAX_JSON_BYTES} bytes")
-    try:
-        body = _strict_loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        fail(400, "bad_json", f"malformed JSON: {exc}")
-    if not isinstance(body, dict):
-        fail(400, "bad_json", "the body must be a JSON object")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        fail(400, "unknown_fields", f"unknown fields: {', '.join(unknown)}")
-    return body
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _strict_loads(text: str) -> Any:
-    return json.loads(text, parse_constant=_reject_constant)
+    return await bodies.read_json(request, allowed, MAX_JSON_BYTES)

@@ -85,7 +85,8 @@ def geo(value: Any) -> list[int]:
 def limit(query: Mapping[str, str]) -> int:
     """Return the page size: default 50, at most 500."""
     raw = query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # ASCII digits only: str.isdigit() takes "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         fail(400, "bad_limit", f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
 

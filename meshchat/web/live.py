@@ -189,7 +189,9 @@ class LiveHub:
         session = require_session(self.sessions, request, csrf=False)
         zone = inputs.zone(request.query.get("zone"), self.zones)
         raw_cursor = request.query.get("cursor")
-        if raw_cursor is not None and not raw_cursor.isdigit():
+        if raw_cursor is not None and not (
+            raw_cursor.isascii() and raw_cursor.isdigit() and len(raw_cursor) <= 19
+        ):
             fail(400, "bad_cursor", "cursor must be a non-negative integer")
         ws = web.WebSocketResponse(heartbeat=self.timing.ws_heartbeat_s, max_msg_size=4096)
         await ws.prepare(request)

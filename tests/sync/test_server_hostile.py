@@ -100,8 +100,8 @@ async def node(tmp_path: Path) -> AsyncIterator[RunningNode]:
 
 @pytest.fixture
 async def peer(node: RunningNode) -> AsyncIterator[Peer]:
-    """A hostile peer of ``node``."""
-    http = aiohttp.ClientSession()
+    """A hostile peer of ``node`` (at most 32 connections: the node admits 64 an address)."""
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32))
     try:
         yield Peer(node, http)
     finally:

@@ -1,0 +1,95 @@
+"""The HTTP half of the composition root: each surface's handlers, mounted on a bare root.
+
+``build_app`` builds the web handler objects from the services ``app.open_node`` made and
+mounts each surface as its own sub-application (DESIGN §6, docs/architecture.md); its
+cleanup context starts and stops the node's background work with the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import aiohttp
+from aiohttp import web
+
+from meshchat.actions import http as actions_http
+from meshchat.sync.wire import MAX_BODY_BYTES, PREFIX
+from meshchat.web import routes
+from meshchat.web.auth import RateLimiter
+from meshchat.web.history import ChannelsApi, HistoryApi
+from meshchat.web.login import LoginApi, require_session
+from meshchat.web.messages import MessagesApi
+from meshchat.web.presence import PresenceApi
+from meshchat.web.status import StatusApi
+
+if TYPE_CHECKING:
+    from meshchat.app import Node
+
+
+def build_app(node: Node) -> web.Application:
+    """Mount each surface as its own sub-application on a bare root (DESIGN §6)."""
+    cfg = node.config
+    zones = cfg.node.zones
+    login = LoginApi(
+        node.sessions,
+        RateLimiter(cfg.web.login_attempts_per_minute, node.timing.login_window_s),
+        cfg.web.session_ttl_s,
+        node.visits,
+    )
+    messages = MessagesApi(node.store, node.outbox, node.sessions, zones, cfg.web.max_text_bytes)
+    history = HistoryApi(node.store, node.sessions, zones)
+    channels = ChannelsApi(node.store, node.outbox, node.sessions, zones, cfg.node.default_channel)
+    status = StatusApi(
+        cfg,
+        node.store,
+        node.ingestor,
+        node.key_hex,
+        node.peers.status,
+        node.timing.for_ui(),
+        node.sync.errors,
+    )
+    presence = PresenceApi(node.sessions, zones, node.presence)
+    actions = actions_http.ActionsApi(node.actions)
+    status.actions = actions.summary
+    contacts = actions_http.ContactsApi(
+        node.actions.offline.store,
+        lambda request, csrf: require_session(node.sessions, request, csrf=csrf).signer.callsign,
+    )
+    inbound = actions_http.InboundApi(node.gateway, cfg.inbound.token)
+
+    # The root has no middleware of its own: each surface maps its errors its own way.
+    # Its body limit is the largest any surface takes (sync puts); the JSON API checks a
+    # smaller one itself. Later surfaces mount here too: /cgi-bin/meshchat (legacy).
+    # Its one middleware counts requests for the connection guard (it maps no errors).
+    root = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[node.guard.middleware])
+    root.add_routes(routes.top_routes())
+    root.add_subapp(PREFIX, node.sync.app())
+    api = routes.api_app(login, messages, history, channels, status, presence, node.live)
+    api.add_routes(actions_http.routes(inbound, actions, contacts))
+    root.add_subapp(routes.API, api)
+    root.add_subapp(routes.UI, routes.ui_app())
+
+    async def background(app: web.Application) -> AsyncIterator[None]:
+        del app
+        # Keep idle peer connections open across a sync interval: a new TCP handshake
+        # per round costs more airtime than the round itself.
+        connector = aiohttp.TCPConnector(limit_per_host=4, keepalive_timeout=120)
+        node.http = aiohttp.ClientSession(connector=connector)
+        node.tasks.spawn(node.retention.run(node.timing.prune_interval_s), "prune")
+        await node.scheduler.start(node.http)
+        node.tasks.spawn(node.scheduler.presence_loop(), "presence")
+        node.tasks.spawn(node.live.run(), "live")
+        if node.actions.rules:
+            await node.actions.prepare()  # the cursor exists before the first post
+            node.tasks.spawn(node.actions.run(), "actions")
+        yield
+        await node.close()
+
+    async def close_sockets(app: web.Application) -> None:
+        del app
+        await node.live.close()
+
+    root.on_shutdown.append(close_sockets)
+    root.cleanup_ctx.append(background)
+    return root
