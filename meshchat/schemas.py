@@ -20,7 +20,11 @@ MAX_TOPIC = 500
 MAX_LIST = 64
 MAX_EMOJI = 32
 GEO_SCALE = 1_000_000  # geo is [lat, lon] in integer micro-degrees: bodies carry no floats
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters, and the bidirectional overrides and isolates that can make a name
+# read as another (an RTL override in a channel name): refused in every field but message
+# text, where right-to-left marks are ordinary writing.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LEGACY_LINE = re.compile(r"[0-9a-fA-F]{1,8}\t[0-9]{1,12}\t[^\t\n\r]*(?:\t[^\t\n\r]*){4}")
 
 Check = Callable[[Any], bool]
@@ -112,6 +116,19 @@ def valid_topic(topic: str) -> bool:
     return bool(_plain(MAX_TOPIC)(topic))
 
 
+def _has_float(value: Any, depth: int = 0) -> bool:
+    """Tell whether ``value`` holds a float anywhere (DESIGN §2.1: bodies carry none)."""
+    if isinstance(value, float):
+        return True
+    if depth > 32:
+        return False  # canonical msgpack bounds nesting well before this
+    if isinstance(value, dict):
+        return any(_has_float(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v, depth + 1) for v in value)
+    return False
+
+
 def check_body(kind: str, body: dict[str, Any], *, author: bytes, sig: bytes, ts: int) -> None:
     """Raise RecordRejected unless ``body`` fits the schema of ``kind``."""
     schema = SCHEMAS.get(kind)
@@ -126,6 +143,8 @@ def check_body(kind: str, body: dict[str, Any], *, author: bytes, sig: bytes, ts
     for key, check in optional.items():
         if key in body and not check(body[key]):
             raise RecordRejected("schema", f"{kind}: bad {key}")
+    if _has_float(body):
+        raise RecordRejected("schema", f"{kind}: floats are not allowed in bodies")
     if kind == "legacy":
         _check_legacy(body["line"], author, sig, ts)
     elif not any(author):
@@ -138,6 +157,8 @@ def _check_legacy(line: str, author: bytes, sig: bytes, ts: int) -> None:
         raise RecordRejected("legacy_line", "legacy records carry zero author and signature")
     if _LEGACY_LINE.fullmatch(line) is None:
         raise RecordRejected("legacy_line", "not an id/epoch/.../channel TSV line")
+    if _LINE_CONTROL.search(line) or any(_CONTROL.search(f) for f in line.split("\t")[3:]):
+        raise RecordRejected("legacy_line", "a legacy field holds a control character")
     epoch = int(line.split("\t", 2)[1])
     if ts != epoch * 1000:
         raise RecordRejected("legacy_line", "ts is not the line's epoch in ms")

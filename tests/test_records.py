@@ -104,7 +104,8 @@ def test_load_trusted_returns_the_same_record() -> None:
 CALLSIGN = st.from_regex(r"[A-Z0-9](?:[A-Z0-9/-]{0,18}[A-Z0-9])?", fullmatch=True)
 ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 PLAIN = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=20)
-NAME = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20)
+# Names hold no control characters and no bidirectional overrides (meshchat.schemas).
+NAME = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf")), min_size=1, max_size=20)
 ID32 = st.binary(min_size=32, max_size=32)
 INTS = st.integers(min_value=-(2**63), max_value=2**64 - 1)
 SCALARS = st.none() | st.booleans() | INTS | ANY_TEXT | st.binary(max_size=40)
@@ -152,7 +153,7 @@ BODIES: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "node": st.fixed_dictionaries({"name": NAME, "platform": NAME, "version": NAME}),
 }
 SIGNED_KINDS = sorted(BODIES)
-FIELD = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\t\n\r"))
+FIELD = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf")))
 
 
 @st.composite

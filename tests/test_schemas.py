@@ -110,3 +110,24 @@ def test_zone_and_channel_names() -> None:
     assert schemas.valid_channel("")
     assert schemas.valid_channel("ops")
     assert not schemas.valid_channel("a\tb")
+
+
+def test_hostile_text_in_names_floats_and_legacy_control_characters_are_refused() -> None:
+    from meshchat.errors import RecordRejected
+    from tests.factories import make_record
+
+    for body in (
+        {"name": "ops\u202etxt", "topic": ""},  # an RTL override makes "ops" read otherwise
+        {"name": "ops", "topic": "", "extra": 1.5},  # a float in an unknown key
+        {"name": "ops", "topic": "", "nested": {"deep": [0.25]}},
+    ):
+        with pytest.raises(RecordRejected):
+            record = make_record("channel", **body)
+            schemas.check_body(
+                "channel", dict(record.body), author=record.author, sig=record.sig, ts=record.ts
+            )
+    for line in ("0000000a\t1\thi\tW1AW\tn\x07\tpi\t", "0000000a\t1\thi\x1b[2J\tW1AW\tn\tpi\t"):
+        with pytest.raises(RecordRejected, match="control"):
+            schemas.check_body("legacy", {"line": line}, author=bytes(32), sig=bytes(64), ts=1000)
+    # Right-to-left marks in message text are ordinary writing.
+    make_record("msg", text="\u202bשלום\u202c")
