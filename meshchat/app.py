@@ -125,7 +125,8 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     ingestor = Ingestor(store, policy_for(config), clock, config.store.author_quota_per_hour)
     outbox = Outbox(ingestor, clock, node_key, config.node.name)
     presence = PresenceService(config.node.name, zones, timing)
-    sessions = Sessions(node_key, config.web.session_ttl_s, presence)
+    sessions = Sessions(node_key, config.web.session_ttl_s, store)
+    await sessions.load()
     index = ZoneIndex(store, horizon_ms(config))
     peers = PeerTable()
     contacts = ContactLog()
@@ -150,6 +151,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         timing,
         tasks,
     )
+    sessions.ended.append(live.end_session)  # a logout closes every tab of it at once
 
     def typing_from_peer(zone: str, entries: Sequence[TypingEntry], source: str) -> None:
         """Show typing notices a peer passed on, and pass them on to the other peers."""

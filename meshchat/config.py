@@ -78,9 +78,12 @@ class WebConfig:
     login_attempts_per_minute: int = 10
     max_connections: int = 0  # 0: below this process's file-descriptor limit
     max_connections_per_address: int = 64
+    access: str = "open"  # open | password | zone_secret: what reading the UI and API needs
+    password: str = ""  # with access = "password": asked at login
 
 
 PEER_KINDS = ("auto", "native", "legacy")
+ACCESS = ("open", "password", "zone_secret")
 
 
 @dataclass(frozen=True)
@@ -281,6 +284,12 @@ def validate(config: Config) -> Config:
         raise fail("web.max_connections", "must be 0 (from the descriptor limit) or at least 16")
     if web.max_connections_per_address < 1:
         raise fail("web.max_connections_per_address", "must be at least 1")
+    if web.access not in ACCESS:
+        raise fail("web.access", f"must be one of {', '.join(ACCESS)}")
+    if web.access == "password" and len(web.password) < 8:
+        raise fail("web.password", 'must be at least 8 characters with web.access = "password"')
+    if web.access == "zone_secret" and not config.sync.zone_secret:
+        raise fail("web.access", "is zone_secret but sync.zone_secret is not set")
     if config.node.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise fail("node.log_level", "must be DEBUG, INFO, WARNING or ERROR")
     actionconfig.validate(

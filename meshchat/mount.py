@@ -14,17 +14,27 @@ import aiohttp
 from aiohttp import web
 
 from meshchat.actions import http as actions_http
+from meshchat.config import Config
 from meshchat.sync.wire import MAX_BODY_BYTES, PREFIX
 from meshchat.web import routes
-from meshchat.web.auth import RateLimiter
 from meshchat.web.history import ChannelsApi, HistoryApi
-from meshchat.web.login import LoginApi, require_session
+from meshchat.web.login import LoginApi, access_middleware, can_read, require_session
 from meshchat.web.messages import MessagesApi
 from meshchat.web.presence import PresenceApi
+from meshchat.web.ratelimit import RateLimiter
 from meshchat.web.status import StatusApi
 
 if TYPE_CHECKING:
     from meshchat.app import Node
+
+
+def access_password(cfg: Config) -> str:
+    """Return what a login must present under ``web.access`` ("" when the node is open)."""
+    if cfg.web.access == "password":
+        return cfg.web.password
+    if cfg.web.access == "zone_secret":
+        return cfg.sync.zone_secret
+    return ""
 
 
 def build_app(node: Node) -> web.Application:
@@ -36,6 +46,9 @@ def build_app(node: Node) -> web.Application:
         RateLimiter(cfg.web.login_attempts_per_minute, node.timing.login_window_s),
         cfg.web.session_ttl_s,
         node.visits,
+        node.presence,
+        zones,
+        access_password(cfg),
     )
     messages = MessagesApi(node.store, node.outbox, node.sessions, zones, cfg.web.max_text_bytes)
     history = HistoryApi(node.store, node.sessions, zones)
@@ -65,7 +78,10 @@ def build_app(node: Node) -> web.Application:
     root = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[node.guard.middleware])
     root.add_routes(routes.top_routes())
     root.add_subapp(PREFIX, node.sync.app())
-    api = routes.api_app(login, messages, history, channels, status, presence, node.live)
+    closed = cfg.web.access != "open"
+    gate = access_middleware(node.sessions, closed)
+    api = routes.api_app(login, messages, history, channels, status, presence, node.live, gate)
+    status.full = can_read(node.sessions, closed)
     api.add_routes(actions_http.routes(inbound, actions, contacts))
     root.add_subapp(routes.API, api)
     root.add_subapp(routes.UI, routes.ui_app())

@@ -35,6 +35,15 @@ def mentions(text: str) -> list[str]:
     return found[: schemas.MAX_LIST]
 
 
+def _for(signer: Signer) -> dict[str, str]:
+    """Name the callsign in a record the node signs for a callsign-only user.
+
+    Its callsign-only users share the node key: the callsign says which of them made an
+    edit, a delete or a channel, so one cannot undo what another did (docs/decisions.md).
+    """
+    return {"callsign": signer.callsign} if signer.via_node else {}
+
+
 class Outbox:
     """Composes and publishes this node's records (DESIGN §2.1 bodies)."""
 
@@ -87,13 +96,13 @@ class Outbox:
 
     async def edit(self, signer: Signer, target: Record, text: str) -> Record:
         """Replace the text of one of the signer's messages."""
-        return await self.publish(
-            signer.key, target.zone, "edit", {"target": target.id, "text": text}
-        )
+        body = {"target": target.id, "text": text, **_for(signer)}
+        return await self.publish(signer.key, target.zone, "edit", body)
 
     async def delete(self, signer: Signer, target: Record) -> Record:
         """Retract one of the signer's records (a message, an edit or a reaction)."""
-        return await self.publish(signer.key, target.zone, "delete", {"target": target.id})
+        body = {"target": target.id, **_for(signer)}
+        return await self.publish(signer.key, target.zone, "delete", body)
 
     async def react(self, signer: Signer, target: Record, emoji: str) -> Record:
         """React to a message; the callsign names who reacted when the node signs."""
@@ -102,7 +111,8 @@ class Outbox:
 
     async def channel(self, signer: Signer, zone: str, name: str, topic: str) -> Record:
         """Declare a channel or set its topic."""
-        return await self.publish(signer.key, zone, "channel", {"name": name, "topic": topic})
+        body = {"name": name, "topic": topic, **_for(signer)}
+        return await self.publish(signer.key, zone, "channel", body)
 
     async def announce(self, zone: str, platform: str, version: str) -> Record:
         """Sign this node's ``node`` record in ``zone`` (DESIGN §2.1)."""

@@ -122,16 +122,23 @@ def combined(local: list[PresenceEntry], remote: list[PresenceEntry]) -> list[Pr
 
 @dataclass
 class _Local:
-    """One open browser session on this node."""
+    """One browser session on this node, present while a tab of it is open."""
 
     callsign: str
-    status: str
     since_ms: int
     last_seen_ms: int
+    tabs: int = 0  # open live sockets
+    left_ms: int | None = None  # when its last tab closed
 
 
 class PresenceService:
-    """The node's one view of presence: its own users and what peers told it."""
+    """The node's one view of presence: its own users and what peers told it.
+
+    A session counts as present while it has a live socket open (a tab), and for
+    ``leave_grace`` after its last one closed (a reload is not a leave); a logout leaves
+    at once. Logging in or posting through the API makes nobody present (a CLI or a
+    gateway is not a person at a screen).
+    """
 
     def __init__(
         self,
@@ -143,16 +150,31 @@ class PresenceService:
         self.node_name = node_name
         self.ttl_ms = int(timing.presence_ttl_s * 1000)
         self.idle_ms = int(timing.idle_s * 1000)
+        self.leave_grace_ms = int(timing.leave_grace_s * 1000)
         self._clock = clock
         self._local: dict[str, _Local] = {}
+        self._status: dict[str, str] = {}  # callsign -> online | away | busy, as they set it
         self._remote = {zone: PresenceTable(self.ttl_ms) for zone in zones}
 
     # -- this node's users (the web layer reports them) ---------------------------------
 
-    def join(self, key: str, callsign: str) -> None:
-        """A browser session began (``key`` names it; it is not shown anywhere)."""
+    def opened(self, key: str, callsign: str) -> None:
+        """A tab of the session ``key`` opened its live socket."""
         now = self._clock()
-        self._local[key] = _Local(callsign, "online", now, now)
+        local = self._local.get(key)
+        if local is None:
+            local = self._local[key] = _Local(callsign, now, now)
+        local.tabs += 1
+        local.left_ms = None
+        local.last_seen_ms = now
+
+    def closed(self, key: str) -> None:
+        """A tab of the session closed; the session stays for the leave grace."""
+        local = self._local.get(key)
+        if local is not None:
+            local.tabs = max(0, local.tabs - 1)
+            if not local.tabs:
+                local.left_ms = self._clock()
 
     def seen(self, key: str) -> None:
         """The session's browser is still there."""
@@ -161,31 +183,37 @@ class PresenceService:
             local.last_seen_ms = self._clock()
 
     def leave(self, key: str) -> None:
-        """The session ended."""
+        """The session ended (a logout): it is gone at once."""
         self._local.pop(key, None)
 
     def set_status(self, callsign: str, status: str) -> None:
-        """Set online / away / busy for every session of ``callsign`` on this node."""
+        """Set online / away / busy for ``callsign`` on this node (every tab of it)."""
         if status not in STATUSES:
             raise RemoteProtocolError(f"status must be one of {', '.join(STATUSES)}")
-        for local in self._local.values():
-            if local.callsign == callsign:
-                local.status = status
+        self._status[callsign] = status
+        if len(self._status) > MAX_PRESENCE:
+            present = {local.callsign for local in self._local.values()}
+            self._status = {c: v for c, v in self._status.items() if c in present}
 
-    def status_of(self, key: str) -> str:
-        """Return the status of one session ("online" when it is not known)."""
-        local = self._local.get(key)
-        return local.status if local is not None else "online"
+    def status_of(self, callsign: str) -> str:
+        """Return the status ``callsign`` set here ("online" unless told otherwise)."""
+        return self._status.get(callsign, "online")
 
     def local(self, zone: str) -> list[PresenceEntry]:
         """Return this node's users who are not idle (a session is in every zone served)."""
         del zone
         now = self._clock()
+        gone = [
+            k for k, v in self._local.items() if v.left_ms and v.left_ms < now - self.leave_grace_ms
+        ]
+        for key in gone:
+            del self._local[key]
         latest: dict[str, PresenceEntry] = {}
         for local in self._local.values():
             if local.last_seen_ms < now - self.idle_ms:
                 continue
-            entry = PresenceEntry(local.callsign, self.node_name, local.status, local.since_ms, now)
+            status = self.status_of(local.callsign)
+            entry = PresenceEntry(local.callsign, self.node_name, status, local.since_ms, now)
             known = latest.get(entry.callsign)
             if known is None or entry.since < known.since:
                 latest[entry.callsign] = entry

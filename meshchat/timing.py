@@ -36,6 +36,7 @@ class Timing:
     presence_interval_s: float = 20.0  # gossip presence to peers between rounds
     presence_ttl_s: float = 120.0  # a presence entry nobody refreshes goes after this
     idle_s: float = 300.0  # a browser not seen for this long is no longer "online"
+    leave_grace_s: float = 30.0  # a session whose last tab closed stays this long (a reload)
     browser_presence_s: float = 2.0  # how often open tabs are told who is online
     typing_ttl_ms: int = 6000  # a typing notice lapses after this unless repeated
     # -- browsers --

@@ -130,4 +130,4 @@ def test_hostile_text_in_names_floats_and_legacy_control_characters_are_refused(
         with pytest.raises(RecordRejected, match="control"):
             schemas.check_body("legacy", {"line": line}, author=bytes(32), sig=bytes(64), ts=1000)
     # Right-to-left marks in message text are ordinary writing.
-    make_record("msg", text="\u202bשלום\u202c")
+    make_record("msg", text="\u202b\u05e9\u05dc\u05d5\u05dd\u202c")  # RTL embedding, Hebrew

@@ -107,7 +107,7 @@ async def insert_batch(
             ],
         )
         await _add_stats(conn, stored, keys)
-        await refresh_search(conn, stored)
+        await refresh_search(conn, stored, node_keys)
     return results
 
 
@@ -142,7 +142,9 @@ async def _add_stats(
     await conn.executemany(queries.ADD_CLAIM, [(*k, *v) for k, v in claims.items()])
 
 
-async def refresh_search(conn: aiosqlite.Connection, stored: Stored) -> None:
+async def refresh_search(
+    conn: aiosqlite.Connection, stored: Stored, node_keys: Collection[bytes] = ()
+) -> None:
     """Re-index every message whose effective text the new records may have changed."""
     messages = {r.id: (seq, r) for seq, r, cols in stored if cols.shown != SHOWN_NONE}
     new_ids = set(messages)
@@ -170,7 +172,7 @@ async def refresh_search(conn: aiosqlite.Connection, stored: Stored) -> None:
         await conn.executemany(queries.FTS_DELETE, stale)
     entries = []
     for rid, (seq, rec) in messages.items():
-        text = resolve.search_text(rec, resolve.effective(rec, related[rid]))
+        text = resolve.search_text(rec, resolve.effective(rec, related[rid], node_keys))
         if text:
             entries.append((seq, text))
     if entries:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from meshchat.records import Record
 from meshchat.store import pages, queries, views
 from meshchat.store.base import StoreBase
 from meshchat.store.models import ChannelView, MessageQuery, MessageView
@@ -47,7 +48,12 @@ class MessageReads(StoreBase):
         async with self._read() as conn:
             stats = await conn.execute_fetchall(queries.CHANNEL_STATS, (zone,))
             defs = await conn.execute_fetchall(queries.CHANNEL_DEFS, (zone,))
-        return views.channel_views(stats, (views.to_record(r) for r in defs))
+        return views.channel_views(stats, (views.to_record(r) for r in defs), self._node_keys)
+
+    async def channel_owner(self, zone: str, name: str) -> Record | None:
+        """Return the first channel record of ``name`` seen here (its author owns it)."""
+        rows = await self._fetch(queries.CHANNEL_OWNER, (zone, name))
+        return views.to_record(rows[0]) if rows else None
 
     async def callsigns(self, zone: str, prefix: str = "", limit: int = 20) -> list[str]:
         """Return up to ``limit`` known callsigns of the zone starting with ``prefix``."""

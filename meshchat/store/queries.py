@@ -234,7 +234,12 @@ AUTHORED = "SELECT device FROM authored WHERE id = ?"
 
 CHANNEL_STATS = "SELECT channel, count, last_ts FROM channel_stats WHERE zone = ?"
 CHANNEL_DEFS = f"""
-SELECT {RECORD_COLS} FROM records WHERE zone = ? AND kind = 'channel' ORDER BY channel, ts, id
+SELECT {RECORD_COLS} FROM records WHERE zone = ? AND kind = 'channel' ORDER BY channel, seq
+"""
+# The first channel record of a name seen here: its author owns the channel.
+CHANNEL_OWNER = f"""
+SELECT {RECORD_COLS} FROM records WHERE zone = ? AND kind = 'channel' AND channel = ?
+ORDER BY seq LIMIT 1
 """
 # Distinct callsigns by prefix: one index seek per result, however many records each has.
 CALLSIGNS = """

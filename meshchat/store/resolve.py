@@ -99,44 +99,76 @@ def _key(record: Record) -> tuple[int, bytes]:
     return (record.ts, record.id)
 
 
-def effective(target: Record, related: Iterable[Record]) -> Effective:
+def actor_callsign(record: Record) -> str | None:
+    """Return the callsign a record says it was made for (None when it names none)."""
+    if record.kind == "legacy":
+        return None
+    value = record.body.get("callsign")
+    return value if isinstance(value, str) and callsigns.is_valid(value) else None
+
+
+def same_actor(a: Record, b: Record, node_keys: Collection[bytes]) -> bool:
+    """Tell whether ``a`` and ``b`` were made by the same person (docs/decisions.md).
+
+    A user key is one person. A node key signs for all the callsign-only users of its
+    node, so there it is the key and the callsign: what one of them did cannot be undone
+    by another. (A record of a node key naming no callsign, from before that rule, still
+    counts for the key.)
+    """
+    if a.author != b.author:
+        return False
+    if a.author not in node_keys:
+        return True
+    one, two = actor_callsign(a), actor_callsign(b)
+    return one is None or two is None or one == two
+
+
+def effective(
+    target: Record, related: Iterable[Record], node_keys: Collection[bytes] = ()
+) -> Effective:
     """Apply edits, deletes and reactions aimed at ``target`` or at those records.
 
     ``related`` holds records whose target is ``target.id`` and deletes whose target is one
     of them. An edit counts only from the target's author on a ``msg``; the latest wins. A
     delete counts only from the target's author. A delete by a reaction's or an edit's
-    author retracts it. One reaction per (author, callsign, emoji).
+    author retracts it. "Author" is ``same_actor``: for a node key, also the callsign. One
+    reaction per key and emoji (per key, callsign and emoji for a node key).
     """
     direct: list[Record] = []
     retracts: list[Record] = []
     for rec in related:
         (direct if rec.body.get("target") == target.id else retracts).append(rec)
-    author_of = {r.id: r.author for r in direct}
+    by_id = {r.id: r for r in direct}
     retracted = {
         d.body["target"]
         for d in retracts
-        if d.kind == "delete" and author_of.get(d.body["target"]) == d.author
+        if d.kind == "delete"
+        and d.body["target"] in by_id
+        and same_actor(by_id[d.body["target"]], d, node_keys)
     }
     live = sorted((r for r in direct if r.id not in retracted), key=_key)
-    if any(r.kind == "delete" and r.author == target.author for r in live):
+    if any(r.kind == "delete" and same_actor(target, r, node_keys) for r in live):
         return Effective("", None, True, ())
     text, edited = base_text(target), None
     if target.kind == "msg":
-        edits = [r for r in live if r.kind == "edit" and r.author == target.author]
+        edits = [r for r in live if r.kind == "edit" and same_actor(target, r, node_keys)]
         if edits:
             text, edited = str(edits[-1].body["text"]), edits[-1].ts
-    return Effective(text, edited, False, _reactions(r for r in live if r.kind == "react"))
+    reacts = (r for r in live if r.kind == "react")
+    return Effective(text, edited, False, _reactions(reacts, node_keys))
 
 
-def _reactions(reacts: Iterable[Record]) -> tuple[Reaction, ...]:
+def _reactions(reacts: Iterable[Record], node_keys: Collection[bytes]) -> tuple[Reaction, ...]:
     seen: set[tuple[bytes, str | None, str]] = set()
     by_emoji: dict[str, list[tuple[str | None, str]]] = {}
     for rec in reacts:
         emoji = str(rec.body["emoji"])
         who = react_callsign(rec)
-        if (rec.author, who, emoji) in seen:
+        # A user key reacts once per emoji, whatever callsigns it names (issue 11).
+        actor = who if rec.author in node_keys else None
+        if (rec.author, actor, emoji) in seen:
             continue
-        seen.add((rec.author, who, emoji))
+        seen.add((rec.author, actor, emoji))
         by_emoji.setdefault(emoji, []).append((who, rec.id_hex))
     out = []
     for emoji, reactors in by_emoji.items():

@@ -88,22 +88,34 @@ async def load_views(
     bound = await load_bindings(conn, records[0].zone, wanted, node_keys)
     views = []
     for rec in records:
-        state = resolve.effective(rec, related[rec.id])
+        state = resolve.effective(rec, related[rec.id], node_keys)
         trust = resolve.verified(rec, node_keys, bound.get(resolve.claimed_callsign(rec)))
         views.append(resolve.view(rec, state, trust))
     return views
 
 
-def channel_views(stats: Iterable[Sequence[Any]], defs: Iterable[Record]) -> list[ChannelView]:
-    """Merge message counts with channel records: latest topic by the first author wins."""
+def channel_views(
+    stats: Iterable[Sequence[Any]], defs: Iterable[Record], node_keys: Collection[bytes] = ()
+) -> list[ChannelView]:
+    """Merge message counts with channel records (docs/decisions.md "Channels").
+
+    A channel's owner is the author of its first channel record *seen here* (arrival, not
+    an author-chosen timestamp: a back-dated record takes nothing over); its topic is the
+    owner's latest. For a node key the owner is the key and the callsign.
+    """
     counts = {str(row[0]): (int(row[1]), int(row[2])) for row in stats}
-    first_author: dict[str, bytes] = {}
-    topic: dict[str, str] = {}
-    for rec in defs:  # in (name, ts, id) order
+    owners: dict[str, Record] = {}
+    latest: dict[str, Record] = {}
+    for rec in defs:  # in (name, arrival) order
         name = str(rec.body["name"])
-        owner = first_author.setdefault(name, rec.author)
-        if rec.author == owner:
-            topic[name] = str(rec.body["topic"])
+        owner = owners.setdefault(name, rec)
+        known = latest.get(name)
+        if resolve.same_actor(owner, rec, node_keys) and (
+            known is None or (rec.ts, rec.id) > (known.ts, known.id)
+        ):
+            latest[name] = rec
+    first_author = {name: rec.author for name, rec in owners.items()}
+    topic = {name: str(rec.body["topic"]) for name, rec in latest.items()}
     names = sorted(set(counts) | set(first_author))
     return [
         ChannelView(

@@ -27,7 +27,7 @@ from meshchat.timing import Timing
 from meshchat.web import inputs
 from meshchat.web.auth import Session, Sessions
 from meshchat.web.http import fail
-from meshchat.web.login import Visits, require_session
+from meshchat.web.login import Visits, reads_dms, require_session, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,16 @@ class _Socket:
     session: Session
     zone: str
     sent: int  # highest cursor delivered
+    reads_dms: bool = True  # False: the callsign signs with a key this session lacks
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE))
 
     def sees(self, event: dict[str, Any]) -> bool:
-        """Direct messages go only to their author and recipient."""
+        """Direct messages go only to their author and recipient (docs/decisions.md)."""
         message = event.get("message")
         if not message or not message.get("to"):
             return True
-        return self.session.signer.callsign in (message["callsign"], message["to"])
+        mine = self.session.signer.callsign in (message["callsign"], message["to"])
+        return mine and self.reads_dms
 
 
 class LiveHub:
@@ -187,22 +189,31 @@ class LiveHub:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """``GET /api/v1/ws?zone&cursor``: one tab's live connection."""
         session = require_session(self.sessions, request, csrf=False)
+        same_origin(request)  # a page of another origin must not read this session's socket
         zone = inputs.zone(request.query.get("zone"), self.zones)
         raw_cursor = request.query.get("cursor")
         if raw_cursor is not None and not (
             raw_cursor.isascii() and raw_cursor.isdigit() and len(raw_cursor) <= 19
         ):
             fail(400, "bad_cursor", "cursor must be a non-negative integer")
+        dms = await reads_dms(self.store, session, zone)
         ws = web.WebSocketResponse(heartbeat=self.timing.ws_heartbeat_s, max_msg_size=4096)
-        await ws.prepare(request)
+        # Present from the moment the tab is connected (nothing is awaited in between).
+        self.presence.opened(session.token, session.signer.callsign)
+        try:
+            await ws.prepare(request)
+        except BaseException:
+            self.presence.closed(session.token)
+            raise
         start = int(raw_cursor) if raw_cursor else self._cursors[zone]
-        sock = _Socket(ws, session, zone, start)
+        sock = _Socket(ws, session, zone, start, dms)
         self._sockets.add(sock)  # before the replay: nothing committed meanwhile is missed
         sender = asyncio.get_running_loop().create_task(self._send(sock))
         try:
             await self._receive(sock)
         finally:
             self._sockets.discard(sock)
+            self.presence.closed(session.token)
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
@@ -292,6 +303,13 @@ class LiveHub:
                         "detail": "expected a typing or ping frame",
                     }
                 )
+
+    def end_session(self, token: str) -> None:
+        """A session ended (a logout): close every socket of it at once, and it leaves."""
+        for sock in [s for s in self._sockets if s.session.token == token]:
+            self._sockets.discard(sock)
+            self.tasks.spawn(sock.ws.close(message=b"logged out"), "close a logged-out socket")
+        self.presence.leave(token)
 
     async def close(self) -> None:
         """Close every socket (node shutdown)."""

@@ -18,7 +18,7 @@ from aiohttp import web
 from meshchat.web.history import ChannelsApi, HistoryApi
 from meshchat.web.http import error_middleware, security_headers
 from meshchat.web.live import LiveHub
-from meshchat.web.login import LoginApi
+from meshchat.web.login import LoginApi, Middleware
 from meshchat.web.messages import MessagesApi
 from meshchat.web.presence import PresenceApi
 from meshchat.web.status import StatusApi
@@ -35,9 +35,10 @@ def api_app(
     status: StatusApi,
     presence: PresenceApi,
     live: LiveHub,
+    gate: Middleware,
 ) -> web.Application:
     """Return the ``/api/v1`` sub-application with every route bound to its handler."""
-    app = web.Application(middlewares=[error_middleware])
+    app = web.Application(middlewares=[error_middleware, gate])
     app.on_response_prepare.append(security_headers)
     app.add_routes(
         [

@@ -39,10 +39,20 @@ class StatusApi:
         self.sync_errors = sync_errors if sync_errors is not None else {}
         self.started = time.monotonic()
         self.actions: ActionsProvider | None = None  # the action log's last runs (root sets it)
+        self.full: Callable[[web.Request], bool] = lambda request: True  # web.access
+
+    def _public(self) -> dict[str, Any]:
+        """Return what the login page needs: the node's name and its zones, nothing else."""
+        return {
+            "node": {"name": self.config.node.name, "version": __version__},
+            "zones": [{"name": z} for z in self.config.node.zones],
+            "access": self.config.web.access,
+        }
 
     async def status(self, request: web.Request) -> web.Response:
         """Answer 200 as soon as the node is ready; tests and tools poll this."""
-        del request
+        if not self.full(request):  # web.access is set and nobody is logged in
+            return web.json_response(self._public())
         counts = await self.store.counts()
         body: dict[str, Any] = {
             "node": {

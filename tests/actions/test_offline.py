@@ -14,6 +14,7 @@ from tests.actions.helpers import (
     script,
     start,
 )
+from tests.mesh import eventually
 from tests.nodes import ApiClient
 
 
@@ -99,14 +100,26 @@ async def test_no_notice_to_someone_online_or_back_in_time(tmp_path: Path) -> No
     user, talker = ApiClient(node.url), ApiClient(node.url)
     try:
         await user.login("K1ABC")
+        # Online means a tab open (a live socket), not a login through the API.
+        tab = await user.http.ws_connect(user.base + "/api/v1/ws")
         contact = {"kind": "email", "address": "k1abc@example.org"}
         await user.request("POST", "/api/v1/contacts", json=contact)
         await talker.login("W1AW")
-        await talker.post("@K1ABC you are online", channel="ops")  # online: no notice
+        said = await talker.post("@K1ABC you are online", channel="ops")  # online: no notice
+        seq = (await node.node.store.changes("MeshChat", 0, 1000))[-1][0]
+        assert said.status == 201
+
+        async def read_by_the_runner() -> bool:
+            return node.node.actions._cursor >= seq
+
+        await eventually(read_by_the_runner, 5.0, "the mention read while K1ABC is online")
+        await tab.close()
         await user.request("POST", "/api/v1/logout")
         await talker.post("direct, while you are away", to="K1ABC", channel="")
         await user.login("K1ABC")  # back before the notice is due
+        tab = await user.http.ws_connect(user.base + "/api/v1/ws")
         (run,) = await finished(node)
+        await tab.close()
         assert run["state"] == "skipped" and "came back online" in run["detail"]
         assert run["event"] == "mention_offline"
     finally:

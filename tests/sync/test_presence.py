@@ -41,6 +41,8 @@ async def test_presence_crosses_hops_changes_and_expires(
         counts = [await count(n) for n in nodes]
 
         assert (await user.login("W1AW")).status == 200
+        # Present while a tab is open (a live socket); a login alone is not presence.
+        tab = await user.http.ws_connect(user.base + "/api/v1/ws")
         far = nodes[2]
 
         async def seen_far(status: str) -> bool:
@@ -63,15 +65,18 @@ async def test_presence_crosses_hops_changes_and_expires(
 
         await eventually(lambda: gone_everywhere("W1AW"), within=6.0, what="logout spread")
 
-        # A browser that stops calling goes idle, then out of everyone's list.
+        # A browser whose tab closes leaves everyone's list after the leave grace.
         assert (await idler.login("K1ABC")).status == 200
+        idle_tab = await idler.http.ws_connect(idler.base + "/api/v1/ws")
 
         async def idler_far() -> bool:
             return ("K1ABC", "n0") in await presence(far)
 
         await eventually(idler_far, within=5.0, what="second user seen far away")
-        monkeypatch.setattr(nodes[0].node.presence, "idle_ms", 300)
-        await eventually(lambda: gone_everywhere("K1ABC"), within=6.0, what="idle expiry")
+        monkeypatch.setattr(nodes[0].node.presence, "leave_grace_ms", 300)
+        await idle_tab.close()
+        await eventually(lambda: gone_everywhere("K1ABC"), within=6.0, what="closed tab expiry")
+        await tab.close()
 
         # Presence is gossip only: not one record was written for it anywhere.
         assert [await count(n) for n in nodes] == counts
