@@ -84,11 +84,10 @@ class IdempotencyKeys:
         while entry is not None:
             if entry.fingerprint != print_:
                 fail(422, "idempotency_key_reused", f"this {HEADER} was used for another post")
-            if entry.result is not None:
-                return entry.result[0], entry.result[1], True
-            await entry.done.wait()
-            if entry.result is not None:
-                return entry.result[0], entry.result[1], True
+            await entry.done.wait()  # at once when the first post has committed
+            result = entry.result
+            if result is not None:
+                return result[0], result[1], True
             entry = keys.get(key)  # the first attempt failed and left: try ourselves
         entry = _Entry(print_, self._clock())
         keys[key] = entry
