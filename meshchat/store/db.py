@@ -13,9 +13,9 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -25,6 +25,10 @@ from meshchat.store import connect, ingest, pages, prune, queries, views
 from meshchat.store.models import ChannelView, MessageQuery, MessageView
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# A read of another store module: (connection, node keys, this node's key) -> result.
+Reader = Callable[[aiosqlite.Connection, Collection[bytes], "bytes | None"], Awaitable[T]]
 
 
 class Store:
@@ -221,6 +225,11 @@ class Store:
         """Return one page of message views, ascending (ts, id); see MessageQuery."""
         async with self._read() as conn:
             return await pages.message_page(conn, query, self._node_keys, self._node_key)
+
+    async def read(self, reader: Reader[T]) -> T:
+        """Run a store module's ``reader`` in one read transaction (search, unread, nodes)."""
+        async with self._read() as conn:
+            return await reader(conn, self._node_keys, self._node_key)
 
     async def message(self, zone: str, record_id: bytes) -> MessageView | None:
         """Return the view of one message (msg, file or legacy), or None."""
