@@ -15,6 +15,7 @@ from meshchat.web.http import fail, json_body
 from meshchat.web.login import require_session
 from meshchat.web.messages import created
 from meshchat.web.search import SearchApi
+from meshchat.web.unread import UnreadApi
 
 LIST_PARAMS = frozenset(
     {"zone", "channel", "limit", "before", "after", "q", "since", "dm", "thread", "from"}
@@ -29,6 +30,7 @@ class HistoryApi:
         self.sessions = sessions
         self.zones = zones
         self.search = SearchApi(store, sessions, zones)
+        self.unread = UnreadApi(store, sessions, zones).counts
 
     async def list(self, request: web.Request) -> web.Response:
         """``GET /api/v1/messages?zone&channel&limit&before&after&q&since&dm&from``."""
