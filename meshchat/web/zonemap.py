@@ -57,7 +57,8 @@ def zone_nodes(
     by_key[self_key] = self_name
     for seen in logged:
         if seen.key is not None and seen.key == self_key:
-            continue  # an older name of this node
+            me["platform"], me["version"] = seen.platform, seen.version  # its own record
+            continue
         entry = node(seen.name)
         if seen.key is not None:
             entry.update({"key": seen.key, "kind": "native"})
