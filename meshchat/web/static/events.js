@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { addRows, refreshReplies, refreshRow } from "./list.js";
 import * as notify from "./notify.js";
+import { arrivedLive } from "./outbox.js";
 import { clearTyping, onPresence, onTyping } from "./presence.js";
 import { channelHash, dmHash, route } from "./router.js";
 import { S } from "./state.js";
@@ -62,6 +63,7 @@ async function refreshAll() {
 function onMessage(m) {
   const known = S.cache.has(m.id);
   S.cache.put(m);
+  arrivedLive(m);
   if (known) return onUpdate(m); // already loaded over HTTP, or a repeat
   const mine = m.callsign === S.me.callsign;
   const visible = inView(m) && S.atLive && !document.hidden && $("status-page").hidden;

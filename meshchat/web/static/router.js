@@ -74,6 +74,7 @@ export function route() {
     return;
   }
   S.view = view;
+  if (view.kind !== "search") document.body.classList.remove("tools-open");
   if (view.kind === "dm") S.sidebar.addDm(view.name);
   S.sidebar.setCurrent(view);
   S.composer.setReply(null);
