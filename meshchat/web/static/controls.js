@@ -43,7 +43,10 @@ export function wireControls() {
   $("search-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const q = $("search-input").value.trim();
-    if (q) location.hash = "#/search/" + encodeURIComponent(scopedQuery(q));
+    if (!q) return;
+    const hash = "#/search/" + encodeURIComponent(scopedQuery(q));
+    if (location.hash === hash) route(); // the same search again: fresh results
+    else location.hash = hash;
   });
   for (const button of document.querySelectorAll(".jumps button")) {
     button.addEventListener("click", () => jump(button.dataset.since));

@@ -16,7 +16,7 @@ export const EMOJI = [
   ["🚑", "ambulance"], ["🚒", "fire engine"], ["🚓", "police"], ["🏥", "hospital"], ["⛺", "shelter"],
   ["💧", "water"], ["🍲", "food"], ["⛽", "fuel"], ["🌧️", "rain"], ["🌪️", "tornado"],
   ["☀️", "sun"], ["❄️", "snow"], ["📍", "location"], ["🕐", "clock"], ["📋", "list"],
-  ["👌", "ok"], ["🆗", "OK"], ["73", "73 (best regards)"],
+  ["👌", "ok"], ["📢", "announce"], ["73", "73 (best regards)"],
 ];
 
 const NAMES = new Map(EMOJI.map(([e, name]) => [e.replace(/\uFE0F/g, ""), name]));

@@ -28,6 +28,7 @@ export function foldable(body, id, text) {
 /** Unfold what turned out to fit in the folded height after all (measured once shown). */
 export function settleFolds(root) {
   for (const body of root.querySelectorAll(".text.folded:not([data-measured])")) {
+    if (!body.clientHeight) continue; // not laid out (a hidden panel): measure when shown
     body.dataset.measured = "1";
     if (body.scrollHeight <= body.clientHeight + 2) {
       body.classList.remove("folded", "foldable");

@@ -53,6 +53,7 @@ function describe(reply, q) {
   const n = reply.total;
   const count =
     n === null || n === undefined ? "" :
+    n === 0 ? "No results" :
     !reply.total_exact && n >= 1000 ? `${n.toLocaleString()}+ results` :
     !reply.total_exact ? `at least ${n.toLocaleString()} results` :
     n === 1 ? "1 result" : `${n.toLocaleString()} results`;
@@ -63,7 +64,7 @@ function describe(reply, q) {
     f.dm ? `with ${f.dm}` : null,
   ].filter(Boolean);
   const words = (reply.terms || []).length ? `for “${(reply.terms || []).join(" ")}”` : "";
-  return [count || (n === 0 ? "No results" : ""), words, ...where].filter(Boolean).join(" ") || `Results for “${q}”`;
+  return [count, words, ...where].filter(Boolean).join(" ") || `Results for “${q}”`;
 }
 
 function appendRows(msgs) {
@@ -104,7 +105,6 @@ export async function loadSearch(current) {
   shown = { q, oldest: msgs.length ? msgs[0].id : null, pattern: termPattern(reply.terms) };
   const list = $("messages");
   list.append(el("p", { class: "search-summary", role: "status" }, describe(reply, q)));
-  if (!msgs.length) list.append(el("p", { class: "sys" }, "No messages match."));
   appendRows(msgs);
   placeMore(msgs.length === PAGE);
   list.scrollTop = 0;

@@ -11,7 +11,8 @@ import { S } from "./state.js";
 /** The place of the main list a message typed now belongs to (outbox.js). */
 export function mainPlace() {
   const v = S.view;
-  return v.kind === "all" || v.kind === "channel" || v.kind === "dm" ? `${v.kind}:${v.name}` : null;
+  const shown = v.kind === "all" || v.kind === "channel" || v.kind === "dm";
+  return shown ? `${S.zone}\n${v.kind}\n${v.name}` : null;
 }
 
 function send(text, replyTo, geo) {

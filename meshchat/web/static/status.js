@@ -36,15 +36,14 @@ const HEARD = {
 };
 
 function table(cls, caption, heads, rows, note) {
-  const t = el("table", { class: `status-table ${cls}`, "aria-describedby": `${cls}-note` });
-  t.append(el("caption", null, caption));
+  const t = el("table", { class: `status-table ${cls}`, "aria-labelledby": `${cls}-title`, "aria-describedby": `${cls}-note` });
   t.append(el("thead", null, el("tr", null, ...heads.map((h) =>
     Array.isArray(h) ? el("th", { scope: "col", title: h[1] }, h[0]) : el("th", { scope: "col" }, h)))));
   const body = el("tbody", null, ...rows);
   if (!rows.length) body.append(el("tr", null, el("td", { colspan: heads.length }, "None yet.")));
   t.append(body);
-  return el("div", { class: "table-box" }, el("p", { class: "table-note muted", id: `${cls}-note` }, note),
-    el("div", { class: "table-wrap" }, t));
+  return el("section", { class: "table-box" }, el("h3", { id: `${cls}-title` }, caption),
+    el("p", { class: "table-note muted", id: `${cls}-note` }, note), el("div", { class: "table-wrap" }, t));
 }
 
 function nodesTable(nodes, zone) {

@@ -132,6 +132,7 @@ function drawBadge() {
 
 function drawMenu() {
   const menu = $("zone-menu");
+  const focused = menu.contains(document.activeElement) ? document.activeElement.dataset.zone : null;
   clear(menu);
   for (const zone of zoneNames()) {
     const here = zone === S.zone;
@@ -142,6 +143,7 @@ function drawMenu() {
         {
           type: "button",
           class: "zone-item",
+          "data-zone": zone,
           "aria-current": here ? "true" : null,
           onclick: () => {
             closeZoneMenu();
@@ -152,6 +154,10 @@ function drawMenu() {
         n ? el("span", { class: "badge" }, String(n), el("span", { class: "visually-hidden" }, " unread")) : null,
       ),
     );
+  }
+  if (focused) {
+    const again = [...menu.children].find((b) => b.dataset.zone === focused);
+    if (again) again.focus(); // a redraw with new counts keeps the keyboard where it was
   }
 }
 
@@ -170,11 +176,13 @@ export function wireZones() {
     menu.querySelector("button").focus();
     refreshOthers();
   });
-  $("zone-menu").addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape") {
-      closeZoneMenu();
-      $("zone-switch").focus();
-    }
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape" || $("zone-menu").hidden) return;
+    closeZoneMenu();
+    $("zone-switch").focus();
+  });
+  document.addEventListener("pointerdown", (ev) => {
+    if (!$("zone-menu").hidden && !ev.target.closest(".zone-box")) closeZoneMenu();
   });
   document.addEventListener("visibilitychange", () => {
     if (!document.hidden && timer) refreshOthers();
