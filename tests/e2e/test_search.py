@@ -81,6 +81,19 @@ async def test_search_counts_pages_marks_and_filters(
     await expect(more).to_have_count(0)
     await expect(row(tab, "water report 000")).to_have_count(1)
 
+    # Past a thousand the node stops counting, and the page says so.
+    async def capped(route: Any) -> None:
+        response = await route.fetch()
+        body = await response.json()
+        if body.get("total") is not None:
+            body["total"], body["total_exact"] = 1000, False
+        await route.fulfill(response=response, json=body)
+
+    await page.route("**/api/v1/messages?*", capped)
+    await search(tab, "water")
+    await expect(summary).to_have_text("1,000+ results for “water”")
+    await page.unroute("**/api/v1/messages?*")
+
     # from: and in: narrow it, typed in the search box.
     await search(tab, "water from:kd0xyz in:#ops")
     hits = HITS // 2 - len([i for i in range(1, HITS, 2) if i % 3 == 0])
