@@ -42,15 +42,23 @@ class Floors:
     dms: Mapping[str, int]
 
 
-async def unread(
-    store: Store, zone: str, me: str, floors: Floors
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Return (channel -> count, callsign -> count) of others' messages past the floors."""
+@dataclass(frozen=True, slots=True)
+class Unread:
+    """Counts of others' messages past the floors, as of local sequence number ``seq``."""
+
+    channels: dict[str, int]
+    dms: dict[str, int]
+    seq: int  # live events with a cursor up to this are counted here already
+
+
+async def unread(store: Store, zone: str, me: str, floors: Floors) -> Unread:
+    """Return what others wrote past the floors, per channel and per conversation."""
 
     async def run(
         conn: aiosqlite.Connection, node_keys: Collection[bytes], node_key: bytes | None
-    ) -> tuple[dict[str, int], dict[str, int]]:
+    ) -> Unread:
         del node_keys, node_key
+        [(seq,)] = await conn.execute_fetchall(queries.MAX_SEQ, ())
         channels: dict[str, int] = {}
         params = {"zone": zone, "me": me, "cap": CAP}
         for name, _count, last_ts in await conn.execute_fetchall(queries.CHANNEL_STATS, (zone,)):
@@ -73,6 +81,6 @@ async def unread(
                 )
                 if n := int(next(iter(rows))[0]):
                     dms[other] = n
-        return channels, dms
+        return Unread(channels, dms, int(seq))
 
     return await store.read(run)

@@ -52,5 +52,13 @@ class UnreadApi:
             channels=_floors(body.get("channels"), "channels", inputs.channel),
             dms=_floors(body.get("dms"), "dms", inputs.callsign),
         )
-        channels, dms = await unread(self.store, zone, session.signer.callsign, floors)
-        return web.json_response({"zone": zone, "channels": channels, "dms": dms, "cap": CAP})
+        found = await unread(self.store, zone, session.signer.callsign, floors)
+        return web.json_response(
+            {
+                "zone": zone,
+                "channels": found.channels,
+                "dms": found.dms,
+                "cap": CAP,
+                "seq": found.seq,
+            }
+        )

@@ -25,9 +25,9 @@ async def test_counts_only_what_others_wrote_after_each_floor(
         rec("legacy", alice, T0 + 107_000, text="legacy line", channel="net"),
     )
     floors = Floors(default=T0 + 50, channels={"weather": T0 + 200}, dms={})
-    channels, dms = await unread(store, ZONE, "ALICE", floors)
-    assert channels == {"ops": 1, "net": 2}
-    assert dms == {"BOB": 1}
+    found = await unread(store, ZONE, "ALICE", floors)
+    assert (found.channels, found.dms) == ({"ops": 1, "net": 2}, {"BOB": 1})
+    assert found.seq == await store.last_seq()
     # Three-month-old records imported later stay below the floor.
     await put(
         store,
@@ -36,6 +36,7 @@ async def test_counts_only_what_others_wrote_after_each_floor(
             for i in range(78)
         ),
     )
-    assert (await unread(store, ZONE, "ALICE", floors))[0]["ops"] == 1
+    assert (await unread(store, ZONE, "ALICE", floors)).channels["ops"] == 1
     everything_read = Floors(default=T0 + 10**9, channels={}, dms={})
-    assert await unread(store, ZONE, "ALICE", everything_read) == ({}, {})
+    nothing = await unread(store, ZONE, "ALICE", everything_read)
+    assert (nothing.channels, nothing.dms) == ({}, {})

@@ -28,7 +28,7 @@ import { closeSettings, load, loadPrefs, save, showPrefs } from "./prefs.js";
 import { resetPresence } from "./presence.js";
 import { stopStatusRefresh } from "./router.js";
 import { mainPlace, useComposer } from "./send.js";
-import { Sidebar } from "./sidebar.js";
+import { mergeRead, Sidebar } from "./sidebar.js";
 import { S } from "./state.js";
 import { closeThread, openThread, refreshThread, restoreReply, threadPlace } from "./threads.js";
 import { loginZone, nodeInfo, rememberZone, showLoginInfo, showZones, startZone, stopZones, wireZones } from "./zones.js";
@@ -157,7 +157,7 @@ async function start(session) {
     read,
     floor,
     dms: load("dms", []),
-    onSave: (name, value) => save(name, value),
+    onSave: (name, value) => save(name, name === "read" ? mergeRead(load("read", null), value) : value),
     onPick: (hash) => {
       location.hash = hash;
       closeMenu();

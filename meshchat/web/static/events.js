@@ -25,7 +25,7 @@ export function liveEvents() {
         }
         break;
       case "message":
-        onMessage(ev.message);
+        onMessage(ev.message, ev.cursor);
         break;
       case "update":
         onUpdate(ev.message);
@@ -60,7 +60,7 @@ async function refreshAll() {
   route();
 }
 
-function onMessage(m) {
+function onMessage(m, cursor) {
   const known = S.cache.has(m.id);
   S.cache.put(m);
   arrivedLive(m);
@@ -69,7 +69,7 @@ function onMessage(m) {
   const visible = inView(m) && S.atLive && !document.hidden && $("status-page").hidden;
   if (inView(m) && S.atLive) addRows([m], false);
   else if (inView(m)) $("to-latest").hidden = false;
-  S.sidebar.countMessage(m, visible, mine);
+  S.sidebar.countMessage(m, visible, mine, cursor);
   if (m.reply_to) refreshThread();
   if (m.reply_to) refreshRow(m.reply_to); // its "Thread (n)" count
   const forMe = !mine && (m.to === S.me.callsign || (m.mentions || []).includes(S.me.callsign));

@@ -10,6 +10,15 @@ import * as api from "./api.js";
 import { fullStamp, timeText } from "./time.js";
 
 let active = null; // the sidebar of the current login (the forms are wired once)
+
+/** Read marks ``a`` and ``b`` together, the later of each (another tab may have read on). */
+export function mergeRead(a, b) {
+  const out = { c: { ...(a && a.c) }, d: { ...(a && a.d) } };
+  for (const kind of ["c", "d"]) {
+    for (const [name, ms] of Object.entries((b && b[kind]) || {})) out[kind][name] = Math.max(out[kind][name] || 0, ms);
+  }
+  return out;
+}
 let wired = false;
 
 export class Sidebar {
@@ -31,6 +40,7 @@ export class Sidebar {
     this.mentions = new Map();
     this.current = null;
     this.defaultChannel = "";
+    this.countedTo = 0;
     this.wireForms();
   }
 
@@ -48,8 +58,9 @@ export class Sidebar {
     return { zone: this.zone, floor: this.floor, channels: this.read.c, dms: this.read.d };
   }
 
-  /** Take the node's unread counts (``channels``, ``dms``: name -> count). */
+  /** Take the node's unread counts (``channels``, ``dms``: name -> count, as of ``seq``). */
   setUnread(reply) {
+    this.countedTo = reply.seq || 0; // live messages up to this cursor are in these counts
     this.unread.clear();
     for (const [name, n] of Object.entries(reply.channels || {})) this.unread.set("c:" + name, n);
     for (const [call, n] of Object.entries(reply.dms || {})) {
@@ -79,7 +90,8 @@ export class Sidebar {
     this.onSave("read", this.read);
   }
 
-  countMessage(m, visible, mine) {
+  /** A live message (at live ``cursor``): count it unread unless seen, mine, old or counted. */
+  countMessage(m, visible, mine, cursor) {
     const key = m.to ? "d:" + (m.callsign === this.me ? m.to : m.callsign) : "c:" + m.channel;
     if (m.to) this.addDm(key.slice(2));
     else {
@@ -89,7 +101,7 @@ export class Sidebar {
       this.channels.set(c.name, c);
     }
     if (visible || mine) this.markRead(key, m.ts);
-    else if (m.ts > this.floor) {
+    else if (m.ts > this.floor && !(cursor <= this.countedTo)) {
       // Older than the last visit: history arriving late, not news (an import, a bootstrap).
       this.bump(key, !m.to && (m.mentions || []).includes(this.me)); // a DM is always for you
     }
