@@ -61,6 +61,7 @@ def build_app(node: Node) -> web.Application:
         node.peers.status,
         node.timing.for_ui(),
         node.sync.errors,
+        node.presence,
     )
     presence = PresenceApi(node.sessions, zones, node.presence)
     actions = actions_http.ActionsApi(node.actions)

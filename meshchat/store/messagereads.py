@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Collection
+from typing import TypeVar
+
+import aiosqlite
+
 from meshchat.records import Record
 from meshchat.store import pages, queries, views
 from meshchat.store.base import StoreBase
 from meshchat.store.models import ChannelView, MessageQuery, MessageView
 
+T = TypeVar("T")
+# A read of another store module (search pages, unread counts, the zone's nodes):
+# (connection, trusted node keys) -> result, run in one read transaction.
+Reader = Callable[[aiosqlite.Connection, Collection[bytes]], Awaitable[T]]
+
 
 class MessageReads(StoreBase):
     """Read-time message views (edits, deletes, reactions and trust applied)."""
+
+    async def read(self, reader: Reader[T]) -> T:
+        """Run a store module's ``reader`` in one read transaction."""
+        async with self._read() as conn:
+            return await reader(conn, self._node_keys)
 
     async def messages(self, query: MessageQuery) -> list[MessageView]:
         """Return one page of message views, ascending (ts, id); see MessageQuery."""

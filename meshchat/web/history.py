@@ -14,9 +14,11 @@ from meshchat.web.auth import COOKIE, Sessions
 from meshchat.web.http import fail, json_body
 from meshchat.web.login import require_session
 from meshchat.web.messages import created
+from meshchat.web.search import SearchApi
+from meshchat.web.unread import UnreadApi
 
 LIST_PARAMS = frozenset(
-    {"zone", "channel", "limit", "before", "after", "q", "since", "dm", "thread"}
+    {"zone", "channel", "limit", "before", "after", "q", "since", "dm", "thread", "from"}
 )
 
 
@@ -27,15 +29,19 @@ class HistoryApi:
         self.store = store
         self.sessions = sessions
         self.zones = zones
+        self.search = SearchApi(store, sessions, zones)
+        self.unread = UnreadApi(store, sessions, zones).counts
 
     async def list(self, request: web.Request) -> web.Response:
-        """``GET /api/v1/messages?zone&channel&limit&before&after&q&since&dm``."""
+        """``GET /api/v1/messages?zone&channel&limit&before&after&q&since&dm&from``."""
         q = request.query
         extra = sorted(set(q) - LIST_PARAMS)
         if extra:
             fail(400, "unknown_parameters", f"unknown parameters: {', '.join(extra)}")
         if "thread" in q:
             return await self._thread(request)
+        if "q" in q or "from" in q:
+            return await self.search.reply(request)
         given = [name for name in ("before", "after", "since") if name in q]
         if len(given) > 1:
             fail(400, "conflicting_parameters", "use only one of before, after and since")
@@ -43,16 +49,12 @@ class HistoryApi:
         if "dm" in q:
             session = require_session(self.sessions, request, csrf=False)
             dm = (session.signer.callsign, inputs.callsign(q["dm"], "dm"))
-        search = q.get("q")
-        if search is not None and not 1 <= len(search) <= 200:
-            fail(400, "bad_query", "q must be 1-200 characters")
         query = MessageQuery(
             zone=inputs.zone(q.get("zone"), self.zones),
             channel=inputs.channel(q["channel"]) if "channel" in q else None,
             limit=inputs.limit(q),
             before=inputs.hex_id(q["before"], "before") if "before" in q else None,
             after=inputs.hex_id(q["after"], "after") if "after" in q else None,
-            q=search,
             since_ts=inputs.since(q, wall_ms()),
             dm=dm,
         )

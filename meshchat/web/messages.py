@@ -10,6 +10,7 @@ from meshchat.store.db import Store
 from meshchat.web import inputs
 from meshchat.web.auth import Session, Sessions
 from meshchat.web.http import fail, json_body
+from meshchat.web.idempotency import HEADER, IdempotencyKeys, fingerprint, parse_key
 from meshchat.web.login import require_session
 
 POST_FIELDS = frozenset({"zone", "channel", "text", "reply_to", "to", "geo"})
@@ -36,6 +37,7 @@ class MessagesApi:
         self.sessions = sessions
         self.zones = zones
         self.max_text_bytes = max_text_bytes
+        self.idempotency = IdempotencyKeys()  # memory only: a restart forgets the keys
 
     async def post(self, request: web.Request) -> web.Response:
         """``POST /api/v1/messages`` → ``201 {id}`` once the record is committed."""
@@ -53,10 +55,23 @@ class MessagesApi:
                 fail(404, "unknown_reply_to", "reply_to names no message in this zone")
         to = inputs.callsign(body["to"], "to") if body.get("to") is not None else None
         geo = inputs.geo(body["geo"]) if body.get("geo") is not None else None
-        record = await self.outbox.message(
-            session.signer, zone, channel, text, reply_to=reply_to, to=to, geo=geo
-        )
-        return created(record)
+
+        async def make() -> Record:
+            return await self.outbox.message(
+                session.signer, zone, channel, text, reply_to=reply_to, to=to, geo=geo
+            )
+
+        key = parse_key(request.headers.get(HEADER))
+        if key is None:
+            return created(await make())
+        # A retry of a post whose reply was lost: the first record's id, no duplicate.
+        print_ = fingerprint({**body, "zone": zone})
+        record_id, ts, repeat = await self.idempotency.once(session.token, key, print_, make)
+        if repeat:
+            return web.json_response(
+                {"id": record_id, "ts": ts}, status=200, headers={"Idempotent-Replayed": "true"}
+            )
+        return web.json_response({"id": record_id, "ts": ts}, status=201)
 
     async def _own_target(self, request: web.Request, session: Session) -> Record:
         """Return the record named in the path, 403 unless the session wrote it."""

@@ -56,6 +56,7 @@ def api_app(
             web.post("/channels", channels.create),
             web.get("/callsigns", channels.callsigns),
             web.get("/dms", history.conversations),
+            web.post("/unread", history.unread),
             web.get("/presence", presence.list),
             web.post("/presence", presence.set_status),
             web.get("/ws", live.handle),

@@ -9,9 +9,13 @@ from typing import Any
 from aiohttp import web
 
 from meshchat import __version__
+from meshchat.clock import wall_ms
 from meshchat.config import Config
 from meshchat.ingest import Ingestor
+from meshchat.presence import PresenceService
 from meshchat.store.db import Store
+from meshchat.store.nodemap import logged_nodes
+from meshchat.web.zonemap import zone_nodes
 
 PeersProvider = Callable[[], list[dict[str, Any]]]
 ActionsProvider = Callable[[], Awaitable[dict[str, Any]]]
@@ -29,6 +33,7 @@ class StatusApi:
         peers: PeersProvider | None = None,
         timing: dict[str, float] | None = None,
         sync_errors: Mapping[str, int] | None = None,
+        presence: PresenceService | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -37,6 +42,7 @@ class StatusApi:
         self.peers = peers
         self.timing = timing or {}
         self.sync_errors = sync_errors if sync_errors is not None else {}
+        self.presence = presence
         self.started = time.monotonic()
         self.actions: ActionsProvider | None = None  # the action log's last runs (root sets it)
         self.full: Callable[[web.Request], bool] = lambda request: True  # web.access
@@ -66,8 +72,8 @@ class StatusApi:
             "timing": self.timing,
             "sync_refused": dict(sorted(self.sync_errors.items())),
         }
+        peers = self.peers() if self.peers is not None else []
         if self.peers is not None:
-            peers = self.peers()
             body["peers"] = peers
             # A peer whose clock is off by more than the future window: its records are
             # refused here (or ours there) until someone sets the clock right.
@@ -79,4 +85,16 @@ class StatusApi:
             ]
         if self.actions is not None:
             body["actions"] = await self.actions()
+        # Every node of each zone, not only the direct peers (the status page's picture).
+        body["zone_nodes"] = {
+            zone: zone_nodes(
+                self.config.node.name,
+                self.node_key_hex,
+                wall_ms(),
+                await logged_nodes(self.store, zone),
+                self.presence.zone(zone) if self.presence is not None else [],
+                peers,
+            )
+            for zone in self.config.node.zones
+        }
         return web.json_response(body)

@@ -29,12 +29,35 @@ CHROMIUM_ARGS = [
 ]
 # Playwright's own waits (expect, locators): long enough for a loaded CI machine.
 EXPECT_MS = 10_000
+# The two sizes every operator feature is tried at: a desktop and a phone (390 x 844).
+SIZES: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
 
 
 @pytest.fixture
 async def mesh(tmp_path: Path) -> AsyncIterator[list[RunningNode]]:
     """Two nodes, n0 - n1, that push to each other at once."""
     nodes = await start_nodes(tmp_path, 2, QUICK)
+    try:
+        line(nodes)
+        await wait_live(nodes)
+        yield nodes
+    finally:
+        await stop_all(nodes)
+
+
+@pytest.fixture(params=sorted(SIZES))
+def size(request: pytest.FixtureRequest) -> str:
+    """Run the test at desktop and at phone size (``open_tab(url, **SIZES[size])``)."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def line3(tmp_path: Path) -> AsyncIterator[list[RunningNode]]:
+    """Three nodes in a line, n0 - n1 - n2: n2 is two hops from n0."""
+    nodes = await start_nodes(tmp_path, 3, QUICK)
     try:
         line(nodes)
         await wait_live(nodes)

@@ -33,6 +33,7 @@ async def test_presence_status_joins_and_typing(mesh: list[RunningNode], open_ta
     await expect(alice.page.locator("#messages .sys", has_text="K1ABC joined")).to_be_visible()
 
     # Bob sets himself busy; Alice sees it.
+    await bob.page.get_by_role("button", name="Settings").click()
     await bob.page.get_by_label("My status").select_option("busy")
     await expect(bob_there).to_contain_text("busy · n1", timeout=EXPIRE_MS)
 

@@ -12,7 +12,9 @@ pytest.importorskip("playwright.async_api")  # the Debian-floor venv has no Play
 from playwright.async_api import expect
 
 from meshchat.app import RunningNode
+from tests.e2e.conftest import SIZES
 from tests.e2e.helpers import login
+from tests.nodes import ApiClient
 
 pytestmark = pytest.mark.browser
 
@@ -54,3 +56,37 @@ async def test_peer_staleness_follows_the_node_timing(
     await expect(peer.locator("td").first).to_have_text(" synced")
     await expect(page.locator(".peer-map .peer.synced")).to_have_count(1)
     tab.assert_clean()
+
+
+async def test_the_status_page_draws_a_node_two_hops_away(
+    line3: list[RunningNode], open_tab: Any, size: str
+) -> None:
+    far = ApiClient(line3[2].url)
+    try:
+        await far.login("K1ABC")  # a user on n2, two hops from n0
+        await far.post("hello from the far end")
+        tab = await open_tab(line3[0].url, **SIZES[size])
+        page = tab.page
+        await login(tab, "W1AW")
+        await page.evaluate("location.hash = '#/status'")
+        nodes = page.locator("table.nodes tbody tr")
+        n2 = nodes.filter(has=page.locator("th", has_text="n2"))
+        await expect(n2).to_be_visible()
+        cells = n2.locator("td")
+        await expect(cells.nth(0)).to_have_text("meshchat")
+        await expect(cells.nth(1)).to_have_text("through the mesh")
+        await expect(cells.nth(2)).to_have_text("1: K1ABC", timeout=15_000)  # presence, gossiped
+        await expect(cells.nth(3)).to_contain_text("ago")
+        n1 = nodes.filter(has=page.locator("th", has_text="n1"))
+        await expect(n1.locator("td").nth(1)).to_have_text("direct peer")
+        await expect(nodes.first.locator("td").nth(1)).to_have_text("this node")
+        # The picture has all three; the peer table's columns say what they count.
+        await expect(page.locator(".peer-map .peer")).to_have_count(3)
+        await expect(page.locator(".peer-map .peer.far")).to_have_count(1)
+        heads = page.locator("table.peers thead th")
+        await expect(heads.nth(2)).to_have_text("Last synced")
+        await expect(heads.nth(3)).to_have_text("Our last call answered")
+        await expect(page.locator("#peers-note")).to_contain_text("either node started")
+        tab.assert_clean()
+    finally:
+        await far.close()

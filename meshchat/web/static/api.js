@@ -21,7 +21,13 @@ export function setLoggedOutHandler(fn) {
   onLoggedOut = fn;
 }
 
-export async function call(method, path, { body, params, quiet401 } = {}) {
+/** Called after every answer from the node (the link works: a dropped socket may retry). */
+export let onAnswer = () => {};
+export function setAnswerHandler(fn) {
+  onAnswer = fn;
+}
+
+export async function call(method, path, { body, params, quiet401, headers: extra } = {}) {
   let url = BASE + path;
   if (params) {
     const query = new URLSearchParams();
@@ -31,7 +37,7 @@ export async function call(method, path, { body, params, quiet401 } = {}) {
     const text = query.toString();
     if (text) url += "?" + text;
   }
-  const headers = {};
+  const headers = { ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
   let resp;
@@ -46,6 +52,7 @@ export async function call(method, path, { body, params, quiet401 } = {}) {
   } catch (err) {
     throw new ApiError(0, "offline", "the node did not answer; check the link and try again");
   }
+  onAnswer();
   let data = null;
   try {
     data = await resp.json();
@@ -60,6 +67,6 @@ export async function call(method, path, { body, params, quiet401 } = {}) {
 }
 
 export const get = (path, params, opts) => call("GET", path, { params, ...opts });
-export const post = (path, body) => call("POST", path, { body });
+export const post = (path, body, headers) => call("POST", path, { body, headers });
 export const patch = (path, body) => call("PATCH", path, { body });
 export const del = (path) => call("DELETE", path);

@@ -1,38 +1,50 @@
 // MeshChat in the browser, and the composition root of its modules: login and logout,
-// the start and end of one session, and which module answers what. The rest is in
+// the start and end of one session (in one zone), and which module answers what. The
+// rest is in
 //   state.js     what the modules share          router.js   location hash -> view
 //   view.js      the current view's head, title   paging.js   history: latest, older, jumps
 //   list.js      the main message list's rows     threads.js  the thread panel
 //   events.js    what the live socket's frames do presence.js online list, joins, typing
 //   send.js      the main composer's wiring       controls.js the page's other controls
 //   cache.js     messages seen, by id and reply   prefs.js    per-user storage, settings
+//   outbox.js    messages being sent              search.js   search results
+//   zones.js     login info, the zone switcher    time.js     clocks, dates, day separators
+//   emoji.js     reactions and the picker         icons.js    the controls' SVG icons
+//   actions.js   a row's chips and actions        fold.js     long messages folded
 // (and the older api, compose, dom, live, messages, notify, sidebar and status modules).
 
 import * as api from "./api.js";
 import { showContacts } from "./contacts.js";
 import { closeMenu, wireControls } from "./controls.js";
 import { $, CALLSIGN_RULE, normalizeCallsign } from "./dom.js";
+import { checkEmojiFont } from "./emoji.js";
 import { liveEvents } from "./events.js";
+import { fillIcons } from "./icons.js";
 import { configureList } from "./list.js";
 import { Live } from "./live.js";
 import * as notify from "./notify.js";
+import { arrived, configureOutbox, mainBox, resetOutbox } from "./outbox.js";
 import { loadOlder } from "./paging.js";
-import { load, loadPrefs, save, showPrefs } from "./prefs.js";
+import { closeSettings, load, loadPrefs, save, showPrefs } from "./prefs.js";
 import { resetPresence } from "./presence.js";
 import { stopStatusRefresh } from "./router.js";
-import { useComposer } from "./send.js";
-import { Sidebar } from "./sidebar.js";
+import { mainPlace, useComposer } from "./send.js";
+import { mergeRead, Sidebar } from "./sidebar.js";
 import { S } from "./state.js";
-import { openThread, refreshThread } from "./threads.js";
+import { closeThread, openThread, refreshThread, restoreReply, threadPlace } from "./threads.js";
+import { loginZone, nodeInfo, rememberZone, showLoginInfo, showZones, startZone, stopZones, wireZones } from "./zones.js";
 
 // -- login -----------------------------------------------------------------------------
 
 function showLogin(message) {
   teardown();
+  resetOutbox();
+  S.zone = null;
   $("app").hidden = true;
   $("login").hidden = false;
   $("login-error").textContent = message || "";
   document.title = "MeshChat";
+  showLoginInfo();
   $("login-callsign").focus();
 }
 
@@ -60,6 +72,8 @@ async function doLogin(ev) {
     const session = await api.post("login", body);
     $("login-passphrase").value = "";
     error.textContent = "";
+    const zone = loginZone();
+    if (zone) rememberZone(session.callsign, zone);
     await start(session);
   } catch (err) {
     error.textContent =
@@ -85,41 +99,74 @@ function teardown() {
   if (S.live) S.live.close();
   S.live = null;
   stopStatusRefresh();
+  stopZones();
   resetPresence();
+  closeThread();
   S.cache.clear();
+  closeSettings();
 }
 
-// -- one session -------------------------------------------------------------------------
+// -- one session, in one zone ------------------------------------------------------------
+
+function showConnection(state) {
+  const conn = $("conn");
+  const retryAt = S.live && S.live.retryAt;
+  const wait = retryAt ? Math.max(0, Math.round((retryAt - Date.now()) / 1000)) : 0;
+  conn.textContent = state === "live" ? "live" : state === "connecting" ? "connecting…" :
+    wait ? `offline, retrying in ${wait} s` : "offline, retrying…";
+  conn.className = "conn " + state;
+  $("reconnect").hidden = state === "live";
+}
 
 async function start(session) {
   api.setCsrf(session.csrf_token);
   S.me = session;
-  const channels = await api.get("channels", S.zone ? { zone: S.zone } : undefined);
-  S.zone = channels.zone;
+  S.startedAt = Date.now();
+  try {
+    await nodeInfo();
+  } catch (err) {
+    // The zones stay unknown: the node's first one is used.
+  }
+  S.zone = startZone(session.callsign);
   loadPrefs();
+  // Read up to the last visit wherever nothing more precise is known; on a first visit,
+  // nothing that is already there counts as unread.
+  const floor = session.last_visit || S.startedAt;
+  const read = load("read", { c: {}, d: {} });
+  const [channels, unread] = await Promise.all([
+    api.get("channels", S.zone ? { zone: S.zone } : undefined),
+    session.last_visit
+      ? api.post("unread", { zone: S.zone || undefined, floor, channels: read.c || {}, dms: read.d || {} }).catch(() => null)
+      : null,
+  ]);
+  S.zone = channels.zone;
+  rememberZone(session.callsign, S.zone);
   $("login").hidden = true;
   $("app").hidden = false;
-  $("zone-name").textContent = S.zone;
   $("me").textContent = session.callsign;
-  $("me").title = session.via_node
-    ? "Your messages are signed by this node (no passphrase)"
-    : "Your messages are signed with your own key";
+  $("me-info").textContent = session.via_node
+    ? `Logged in as ${session.callsign}; this node signs your messages (no passphrase).`
+    : `Logged in as ${session.callsign}; your own key signs your messages.`;
+  $("me").title = $("me-info").textContent;
   $("my-status").value = session.status || "online";
   showPrefs();
   showContacts();
+  showZones(switchZone);
 
   S.sidebar = new Sidebar({
     me: session.callsign,
     zone: S.zone,
-    seen: load("seen", null),
+    read,
+    floor,
     dms: load("dms", []),
-    onSave: (name, value) => save(name, value),
+    onSave: (name, value) => save(name, name === "read" ? mergeRead(load("read", null), value) : value),
     onPick: (hash) => {
       location.hash = hash;
       closeMenu();
     },
   });
   S.sidebar.setChannels(channels.channels, channels.default);
+  if (unread) S.sidebar.setUnread(unread);
   api
     .get("dms", { zone: S.zone })
     .then((reply) => S.sidebar.setDms(reply.conversations.map((c) => c.callsign)))
@@ -128,11 +175,7 @@ async function start(session) {
 
   S.live = new Live(S.zone, {
     onEvent: liveEvents(), // its first hello shows the view the hash names
-    onState: (state) => {
-      const conn = $("conn");
-      conn.textContent = state === "live" ? "live" : state === "connecting" ? "connecting…" : "offline, retrying…";
-      conn.className = "conn " + state;
-    },
+    onState: showConnection,
     onDown: () => api.get("session", undefined, { quiet401: true }).catch((err) => {
       if (err.status === 401) showLogin("Your session ended: please log in again.");
     }),
@@ -140,15 +183,38 @@ async function start(session) {
   S.live.connect();
 }
 
+/** Leave this zone for ``zone``: its own channels, unread counts, socket and view. */
+async function switchZone(zone) {
+  teardown();
+  rememberZone(S.me.callsign, zone);
+  history.replaceState(null, "", location.pathname); // a view of the old zone means nothing here
+  try {
+    await start(S.me);
+  } catch (err) {
+    showLogin(err.message);
+  }
+}
+
 // -- boot ----------------------------------------------------------------------------------
 
 async function boot() {
-  configureList({ openThread, threadChanged: refreshThread, loadOlder });
+  checkEmojiFont();
+  fillIcons(document);
+  configureList({ openThread, threadChanged: refreshThread, loadOlder, arrived, pending: mainBox });
+  configureOutbox({
+    main: mainPlace,
+    thread: threadPlace,
+    edit: (place, text) => (place.startsWith("thread:") ? restoreReply(place, text) : S.composer.restore(text)),
+  });
   $("login-form").addEventListener("submit", doLogin);
   $("logout").addEventListener("click", logout);
   $("logout-phone").addEventListener("click", logout);
+  $("reconnect").addEventListener("click", () => S.live && S.live.reconnectNow());
+  setInterval(() => S.live && !S.live.ws && showConnection("offline"), 1000); // the countdown
   wireControls();
+  wireZones();
   api.setLoggedOutHandler(() => showLogin("Your session ended: please log in again."));
+  api.setAnswerHandler(() => S.live && S.live.linkAnswered());
   try {
     const session = await api.get("session", undefined, { quiet401: true });
     await start(session);

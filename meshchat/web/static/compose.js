@@ -1,5 +1,5 @@
-// The composer: Enter sends, Shift+Enter adds a line, @mention completion from
-// GET /api/v1/callsigns, a reply target and a shared location.
+// The composer: Enter sends (the outbox takes the text at once), Shift+Enter adds a line,
+// @mention completion from GET /api/v1/callsigns, a reply target and a shared location.
 
 import * as api from "./api.js";
 import { $, clear, el, maidenhead } from "./dom.js";
@@ -74,28 +74,29 @@ export class Composer {
     }
   }
 
-  async submit() {
+  /** Hand the text to the outbox at once and clear the composer for the next one. */
+  submit() {
     let text = this.input.value;
     if (!text.trim()) {
       if (!this.geo) return;
-      text = "📍 my location";
+      text = "My location";
     }
     this.error.textContent = "";
-    const button = $("send");
-    button.disabled = true;
-    try {
-      await this.sendFn(text, this.replyTo, this.geo);
-      this.input.value = "";
-      this.autosize();
-      this.setReply(null);
-      this.setGeo(null);
-    } catch (err) {
-      this.error.textContent =
-        err.status === 413 ? "That message is too long for the mesh (about 30 KB at most)." : err.message;
-    } finally {
-      button.disabled = false;
-      this.input.focus();
-    }
+    this.sendFn(text, this.replyTo, this.geo);
+    this.input.value = "";
+    this.autosize();
+    this.setReply(null);
+    this.setGeo(null);
+    this.closeList();
+    this.input.focus();
+  }
+
+  /** Put ``text`` back for another try, unless the user is already writing something. */
+  restore(text) {
+    if (this.input.value.trim()) this.input.value += "\n" + text;
+    else this.input.value = text;
+    this.autosize();
+    this.input.focus();
   }
 
   setReply(m) {
@@ -112,7 +113,7 @@ export class Composer {
     $("geo-bar").hidden = !geo;
     if (geo) {
       $("geo-text").textContent =
-        `📍 Sharing ${geo[0].toFixed(5)}, ${geo[1].toFixed(5)} (grid ${maidenhead(geo[0], geo[1])})`;
+        `Sharing your location ${geo[0].toFixed(5)}, ${geo[1].toFixed(5)} (grid ${maidenhead(geo[0], geo[1])})`;
     }
   }
 

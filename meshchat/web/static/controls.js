@@ -1,6 +1,6 @@
 // The page's own controls, wired once at boot: the phone menu, settings, my status,
-// search, the history jumps, scrolling and clicks in the list, the channel topic, the
-// thread panel, and the hash that picks the view.
+// search (and, on a phone, the button that shows it), the history jumps, scrolling and
+// clicks in the list, the channel topic, the thread panel, and the hash that picks the view.
 
 import * as api from "./api.js";
 import { $ } from "./dom.js";
@@ -9,6 +9,7 @@ import * as notify from "./notify.js";
 import { jump, loadLatest, loadNewer, loadOlder } from "./paging.js";
 import { wireSettings } from "./prefs.js";
 import { openInContext, route } from "./router.js";
+import { scopedQuery } from "./search.js";
 import { S } from "./state.js";
 import { wireThread } from "./threads.js";
 import { updateTitle } from "./view.js";
@@ -23,7 +24,15 @@ export function wireControls() {
     const open = document.body.classList.toggle("menu-open");
     $("menu-toggle").setAttribute("aria-expanded", String(open));
   });
-  wireSettings();
+  $("search-toggle").addEventListener("click", () => {
+    const open = document.body.classList.toggle("tools-open");
+    $("search-toggle").setAttribute("aria-expanded", String(open));
+    if (open) $("search-input").focus();
+  });
+  // Times shown by the status page are redrawn by showing it again.
+  wireSettings(() => {
+    if (!$("status-page").hidden) route();
+  });
   $("my-status").addEventListener("change", async (ev) => {
     try {
       await api.post("presence", { status: ev.target.value });
@@ -34,7 +43,10 @@ export function wireControls() {
   $("search-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const q = $("search-input").value.trim();
-    if (q) location.hash = "#/search/" + encodeURIComponent(q);
+    if (!q) return;
+    const hash = "#/search/" + encodeURIComponent(scopedQuery(q));
+    if (location.hash === hash) route(); // the same search again: fresh results
+    else location.hash = hash;
   });
   for (const button of document.querySelectorAll(".jumps button")) {
     button.addEventListener("click", () => jump(button.dataset.since));

@@ -103,23 +103,6 @@ export function maidenhead(lat, lon) {
   return field + square + low[Math.floor(x * 12)] + low[Math.floor(y * 24)];
 }
 
-const sameDay = (a, b) =>
-  a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate();
-
-/** Short local time for a message: "14:05" today, "3 Mar 14:05" otherwise. */
-export function shortTime(ms) {
-  const d = new Date(ms);
-  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-  if (sameDay(d, new Date())) return time;
-  const opts = { day: "numeric", month: "short" };
-  if (d.getFullYear() !== new Date().getFullYear()) opts.year = "numeric";
-  return d.toLocaleDateString([], opts) + " " + time;
-}
-
-export function fullTime(ms) {
-  return new Date(ms).toLocaleString();
-}
-
 /** "12 s ago", "5 min ago", "3 h ago", "2 d ago". */
 export function ago(ms) {
   const s = Math.max(0, Math.round((Date.now() - ms) / 1000));

@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { addRows, refreshReplies, refreshRow } from "./list.js";
 import * as notify from "./notify.js";
+import { arrivedLive } from "./outbox.js";
 import { clearTyping, onPresence, onTyping } from "./presence.js";
 import { channelHash, dmHash, route } from "./router.js";
 import { S } from "./state.js";
@@ -24,7 +25,7 @@ export function liveEvents() {
         }
         break;
       case "message":
-        onMessage(ev.message);
+        onMessage(ev.message, ev.cursor);
         break;
       case "update":
         onUpdate(ev.message);
@@ -59,15 +60,16 @@ async function refreshAll() {
   route();
 }
 
-function onMessage(m) {
+function onMessage(m, cursor) {
   const known = S.cache.has(m.id);
   S.cache.put(m);
+  arrivedLive(m);
   if (known) return onUpdate(m); // already loaded over HTTP, or a repeat
   const mine = m.callsign === S.me.callsign;
   const visible = inView(m) && S.atLive && !document.hidden && $("status-page").hidden;
   if (inView(m) && S.atLive) addRows([m], false);
   else if (inView(m)) $("to-latest").hidden = false;
-  S.sidebar.countMessage(m, visible, mine);
+  S.sidebar.countMessage(m, visible, mine, cursor);
   if (m.reply_to) refreshThread();
   if (m.reply_to) refreshRow(m.reply_to); // its "Thread (n)" count
   const forMe = !mine && (m.to === S.me.callsign || (m.mentions || []).includes(S.me.callsign));

@@ -1,20 +1,27 @@
-// The main message list: rows in (ts, id) order, the "new since your last visit" mark and
-// divider, the "Load earlier messages" button, redrawing a row when its message changes,
-// the actions a row offers, and one-line notices from the UI itself.
+// The main message list: rows in (ts, id) order with a separator for each day, the "new
+// since your last visit" mark and divider, the "Load earlier messages" button, redrawing
+// a row when its message changes, the actions a row offers, one-line notices from the
+// UI itself, and at its end the box of messages still being sent (outbox.js).
 //
 // Opening a thread and paging back are other modules' work, and both of those draw rows
 // with this one: app.js hands the two in through configureList, so no import cycle forms.
 
+import { startEdit } from "./actions.js";
 import * as api from "./api.js";
 import { $, clear, el } from "./dom.js";
-import { messageRow, startEdit } from "./messages.js";
+import { settleFolds } from "./fold.js";
+import { messageRow } from "./messages.js";
 import { S } from "./state.js";
+import { placeDays, timeText } from "./time.js";
 
 const fromHistory = new Set(); // ids loaded over HTTP (may be marked "new since last visit")
 
-let hooks = { openThread: () => {}, threadChanged: () => {}, loadOlder: () => {} };
+let hooks = { openThread: () => {}, threadChanged: () => {}, loadOlder: () => {}, arrived: () => {}, pending: null };
 
-/** ``openThread(id)``, ``threadChanged()`` and ``loadOlder()``, from threads.js and paging.js. */
+/**
+ * ``openThread(id)``, ``threadChanged()`` and ``loadOlder()``, from threads.js and
+ * paging.js; ``arrived(id)`` and ``pending`` (the box of unsent messages), from outbox.js.
+ */
 export function configureList(given) {
   hooks = given;
 }
@@ -77,6 +84,14 @@ function buildRow(m, history) {
   return row;
 }
 
+/** The end of the main list: live rows and notices go before the unsent messages. */
+function listEnd(list) {
+  const box = hooks.pending;
+  if (!box) return null;
+  if (box.parentNode !== list) list.append(box);
+  return box;
+}
+
 /** Insert messages into the main list in (ts, id) order, skipping those already shown. */
 export function addRows(msgs, history) {
   const list = $("messages");
@@ -89,14 +104,17 @@ export function addRows(msgs, history) {
     const row = buildRow(m, history);
     let i = S.shown.length;
     while (i > 0 && order(S.cache.get(S.shown[i - 1]), m) > 0) i -= 1;
-    const next = i < S.shown.length ? S.rows.get(S.shown[i]) : null;
+    const next = i < S.shown.length ? S.rows.get(S.shown[i]) : listEnd(list);
     if (next) list.insertBefore(row, next);
     else list.append(row);
     S.shown.splice(i, 0, m.id);
     S.rows.set(m.id, row);
+    hooks.arrived(m.id);
   }
   placeDivider();
   placeOlderButton();
+  placeDays(list);
+  settleFolds(list);
   if (!history && stick) list.scrollTop = list.scrollHeight;
   S.lastScrollTop = list.scrollTop;
 }
@@ -109,6 +127,7 @@ export function resetList() {
   S.shown = [];
   fromHistory.clear();
   $("to-latest").hidden = true;
+  listEnd(list);
 }
 
 /** A "Load earlier messages" button at the top while there is more (keyboard and touch). */
@@ -140,6 +159,7 @@ export function refreshRow(id) {
   if (old.classList.contains("hit")) row.classList.add("hit");
   old.replaceWith(row);
   S.rows.set(id, row);
+  settleFolds(row.parentNode || row);
 }
 
 /** Redraw the shown replies to ``id``: they quote it. */
@@ -156,6 +176,9 @@ export function systemLine(text) {
   if (!S.atLive || S.view.kind === "search") return;
   const list = $("messages");
   const stick = nearBottom(list);
-  list.append(el("p", { class: "sys" }, text, " · ", new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })));
+  const line = el("p", { class: "sys" }, text, " · ", timeText(Date.now()));
+  const end = listEnd(list);
+  if (end) list.insertBefore(line, end);
+  else list.append(line);
   if (stick) list.scrollTop = list.scrollHeight;
 }

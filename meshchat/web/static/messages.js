@@ -1,9 +1,12 @@
-// One message as a DOM row: author, trust, time, reply quote, formatted text, location,
-// reactions and the actions the viewer may take. Everything user-written is text.
+// One message as a DOM row: author, trust, time, reply quote, formatted text (folded when
+// long, right to left when it is written so), location, reactions and the actions the
+// viewer may take. Everything user-written is text.
 
-import { el, formatText, fullTime, maidenhead, shortTime } from "./dom.js";
-
-export const QUICK_EMOJI = ["👍", "❤️", "😂", "✅", "👀", "🙏"];
+import { actionsRow, reactionsRow } from "./actions.js";
+import { el, formatText, maidenhead } from "./dom.js";
+import { foldable } from "./fold.js";
+import { icon } from "./icons.js";
+import { fullStamp, stamp } from "./time.js";
 
 const TRUST = {
   key: (m) => ["✓ signed", `Signed with ${m.callsign}'s own key`],
@@ -35,16 +38,34 @@ export function geoLine(geo) {
   return el(
     "div",
     { class: "geo" },
-    "📍 ",
+    icon("pin"),
+    " Location ",
     el("a", { href: `geo:${lat.toFixed(6)},${lon.toFixed(6)}`, title: "Open in a map app" }, coords),
     " · grid ",
     el("strong", null, grid),
   );
 }
 
+function head(m, ctx) {
+  const edited = m.edited
+    ? el("span", { class: "edited", "data-ts": m.edited, "data-fmt": "title", title: "edited " + fullStamp(m.edited) }, "(edited)")
+    : null;
+  return el(
+    "div",
+    { class: "msg-head" },
+    el("span", { class: "who" }, m.callsign),
+    trustBadge(m),
+    m.to ? el("span", { class: "dm-tag" }, `→ ${m.to}`) : null,
+    ctx.showChannel && !m.to ? el("span", { class: "chan-tag" }, m.channel ? "#" + m.channel : "Everything") : null,
+    stamp(m.ts),
+    edited,
+  );
+}
+
 /**
  * Build the row for ``m``. ``ctx`` gives: me, myKey, lookup(id), replies(id), showChannel,
- * and the action callbacks reply, thread, react, unreact, edit, remove.
+ * highlight(node) (search terms), and the action callbacks reply, thread, react, unreact,
+ * edit, remove.
  */
 export function messageRow(m, ctx) {
   const mine = m.callsign === ctx.me && m.author === ctx.myKey && m.kind === "msg";
@@ -56,182 +77,39 @@ export function messageRow(m, ctx) {
       .join(" "),
     id: "m-" + m.id,
     "data-id": m.id,
+    "data-ts": m.ts,
     tabindex: "-1",
-    "aria-label": `${m.callsign} at ${fullTime(m.ts)}`,
+    "aria-label": `${m.callsign}, ${fullStamp(m.ts)}`,
   });
-
-  const head = el(
-    "div",
-    { class: "msg-head" },
-    el("span", { class: "who" }, m.callsign),
-    trustBadge(m),
-    m.to ? el("span", { class: "dm-tag" }, `→ ${m.to}`) : null,
-    ctx.showChannel && !m.to ? el("span", { class: "chan-tag" }, m.channel ? "#" + m.channel : "Everything") : null,
-    el("time", { datetime: new Date(m.ts).toISOString(), title: fullTime(m.ts) }, shortTime(m.ts)),
-    m.edited ? el("span", { class: "edited", title: "edited " + fullTime(m.edited) }, "(edited)") : null,
-  );
-  row.append(head);
+  row.append(head(m, ctx));
 
   if (m.reply_to) {
     const parent = ctx.lookup(m.reply_to);
     row.append(
       el(
         "button",
-        {
-          type: "button",
-          class: "quote",
-          title: "Open the thread",
-          onclick: () => ctx.thread(m.reply_to),
-        },
+        { type: "button", class: "quote", title: "Open the thread", onclick: () => ctx.thread(m.reply_to) },
         "↪ ",
         el("span", { class: "who" }, parent ? parent.callsign : "…"),
         " ",
-        snippet(parent),
+        el("span", { dir: "auto" }, snippet(parent)),
       ),
     );
   }
 
-  const body = el("div", { class: "text" });
+  const body = el("div", { class: "text", dir: "auto" });
   if (m.deleted) body.append(el("em", { class: "muted" }, "message deleted"));
   else body.append(...formatText(m.text, ctx.me));
-  if (m.kind === "file" && m.file) {
-    body.append(el("div", { class: "muted" }, `📎 ${m.file.name || "file"} (${m.file.size || "?"} bytes)`));
-  }
+  if (ctx.highlight && !m.deleted) ctx.highlight(body);
   row.append(body);
+  const fold = m.deleted ? null : foldable(body, m.id, m.text);
+  if (fold) row.append(fold);
+  if (m.kind === "file" && m.file) {
+    row.append(el("div", { class: "muted file" }, icon("clip"), ` ${m.file.name || "file"} (${m.file.size || "?"} bytes)`));
+  }
   if (m.geo && !m.deleted) row.append(geoLine(m.geo));
 
   if (!m.deleted) row.append(reactionsRow(m, ctx));
-  if (!m.deleted) row.append(actionsRow(m, ctx, mine));
+  if (!m.deleted) row.append(actionsRow(m, ctx, mine, row));
   return row;
-}
-
-function reactionsRow(m, ctx) {
-  const box = el("div", { class: "reactions" });
-  for (const r of m.reactions || []) {
-    const index = (r.callsigns || []).indexOf(ctx.me);
-    const pressed = index >= 0;
-    box.append(
-      el(
-        "button",
-        {
-          type: "button",
-          class: "chip",
-          "aria-pressed": pressed ? "true" : "false",
-          "aria-label": `${r.emoji} ${r.count}: ${(r.callsigns || []).join(", ")}`,
-          title: (r.callsigns || []).join(", "),
-          onclick: () => (pressed ? ctx.unreact(m, r, index) : ctx.react(m, r.emoji)),
-        },
-        r.emoji + " " + r.count,
-      ),
-    );
-  }
-  return box;
-}
-
-function actionsRow(m, ctx, mine) {
-  const bar = el("div", { class: "actions" });
-  bar.append(
-    el("button", { type: "button", onclick: () => ctx.reply(m) }, "Reply"),
-  );
-  const replies = ctx.replies(m.id);
-  if (replies > 0 || m.reply_to) {
-    bar.append(
-      el(
-        "button",
-        { type: "button", onclick: () => ctx.thread(m.id) },
-        replies > 0 ? `Thread (${replies})` : "Thread",
-      ),
-    );
-  }
-  const picker = el("span", { class: "picker", hidden: true });
-  for (const emoji of QUICK_EMOJI) {
-    picker.append(
-      el(
-        "button",
-        {
-          type: "button",
-          "aria-label": `React with ${emoji}`,
-          onclick: () => {
-            picker.hidden = true;
-            ctx.react(m, emoji);
-          },
-        },
-        emoji,
-      ),
-    );
-  }
-  const reactBtn = el(
-    "button",
-    {
-      type: "button",
-      "aria-expanded": "false",
-      onclick: () => {
-        picker.hidden = !picker.hidden;
-        reactBtn.setAttribute("aria-expanded", String(!picker.hidden));
-        if (!picker.hidden) picker.firstChild.focus();
-      },
-    },
-    "React",
-  );
-  bar.append(reactBtn, picker);
-  if (mine) {
-    bar.append(el("button", { type: "button", onclick: () => ctx.edit(m) }, "Edit"));
-    const delBtn = el("button", { type: "button", class: "danger" }, "Delete");
-    let armed = null;
-    delBtn.addEventListener("click", () => {
-      if (armed) {
-        clearTimeout(armed);
-        ctx.remove(m);
-        return;
-      }
-      delBtn.textContent = "Confirm delete";
-      armed = setTimeout(() => {
-        armed = null;
-        delBtn.textContent = "Delete";
-      }, 4000);
-    });
-    bar.append(delBtn);
-  }
-  return bar;
-}
-
-/** Turn the text block of ``row`` into an editor; ``save(text)`` returns a promise, then ``after()``. */
-export function startEdit(row, m, save, after) {
-  const body = row.querySelector(".text");
-  if (!body || row.querySelector(".edit-form")) return;
-  const area = el("textarea", { "aria-label": "Edit message", rows: 2 });
-  area.value = m.text;
-  const error = el("p", { class: "error", role: "alert" });
-  const form = el(
-    "form",
-    { class: "edit-form" },
-    area,
-    el("div", { class: "row" }, el("button", { type: "submit" }, "Save"),
-      el("button", { type: "button", onclick: () => done() }, "Cancel")),
-    error,
-  );
-  const done = () => {
-    form.remove();
-    body.hidden = false;
-  };
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    try {
-      await save(area.value);
-      done();
-      after(); // the update may have come over the socket while the editor was open
-    } catch (err) {
-      error.textContent = err.message;
-    }
-  });
-  area.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape") done();
-    if (ev.key === "Enter" && !ev.shiftKey) {
-      ev.preventDefault();
-      form.requestSubmit();
-    }
-  });
-  body.hidden = true;
-  body.after(form);
-  area.focus();
 }

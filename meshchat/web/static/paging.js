@@ -6,6 +6,7 @@
 import * as api from "./api.js";
 import { $, el } from "./dom.js";
 import { addRows, placeOlderButton, resetList, systemLine } from "./list.js";
+import { loadSearch } from "./search.js";
 import { S } from "./state.js";
 import { updateTitle, viewParams } from "./view.js";
 
@@ -37,19 +38,20 @@ async function withLoading(fn) {
 /** Show the newest page of the view (the first new message since the last visit in sight). */
 export function loadLatest() {
   return withLoading(async (current) => {
+    if (S.view.kind === "search") {
+      await loadSearch(current);
+      if (current()) updateTitle();
+      return;
+    }
     const msgs = await fetchPage({});
     if (!current()) return;
     resetList();
-    S.hasOlder = msgs.length === PAGE && S.view.kind !== "search";
-    S.atLive = S.view.kind !== "search";
+    S.hasOlder = msgs.length === PAGE;
+    S.atLive = true;
     addRows(msgs, true);
-    if (S.view.kind === "search" && !msgs.length) {
-      $("messages").append(el("p", { class: "sys" }, "No messages match."));
-    }
     const list = $("messages");
     const firstNew = list.querySelector(".msg.unseen");
-    if (firstNew && S.view.kind !== "search") firstNew.scrollIntoView({ block: "center" });
-    else if (S.view.kind === "search") list.scrollTop = 0;
+    if (firstNew) firstNew.scrollIntoView({ block: "center" });
     else list.scrollTop = list.scrollHeight;
     S.sidebar.markSeen(S.view);
     updateTitle();

@@ -4,6 +4,7 @@
 // channel if it has one, else Everything.
 
 import { $, normalizeCallsign } from "./dom.js";
+import { settleFolds } from "./fold.js";
 import { loadAround, loadLatest } from "./paging.js";
 import { showTyping } from "./presence.js";
 import { S } from "./state.js";
@@ -74,6 +75,8 @@ export function route() {
     return;
   }
   S.view = view;
+  settleFolds($("chat")); // rows that came while the chat was hidden are measured now
+  if (view.kind !== "search") document.body.classList.remove("tools-open");
   if (view.kind === "dm") S.sidebar.addDm(view.name);
   S.sidebar.setCurrent(view);
   S.composer.setReply(null);

@@ -1,19 +1,37 @@
 // The side panel: channels with unread counts and mention badges, direct conversations,
 // and who is online zone-wide (node, since when, status).
+//
+// Unread is counted by message time: each channel and conversation remembers when it was
+// last read (``read``, kept in this browser), and what others wrote after that is unread.
+// History that arrives late from before then (an import, a new node's bootstrap) is not.
 
-import { $, clear, el, fullTime, normalizeCallsign, shortTime, CALLSIGN_RULE } from "./dom.js";
+import { $, clear, el, normalizeCallsign, CALLSIGN_RULE } from "./dom.js";
 import * as api from "./api.js";
+import { fullStamp, timeText } from "./time.js";
 
 let active = null; // the sidebar of the current login (the forms are wired once)
+
+/** Read marks ``a`` and ``b`` together, the later of each (another tab may have read on). */
+export function mergeRead(a, b) {
+  const out = { c: { ...(a && a.c) }, d: { ...(a && a.d) } };
+  for (const kind of ["c", "d"]) {
+    for (const [name, ms] of Object.entries((b && b[kind]) || {})) out[kind][name] = Math.max(out[kind][name] || 0, ms);
+  }
+  return out;
+}
 let wired = false;
 
 export class Sidebar {
-  constructor({ me, zone, seen, dms, onSave, onPick }) {
+  /**
+   * ``read``: {c: {channel: ms}, d: {callsign: ms}} as saved; ``floor``: read up to here
+   * wherever ``read`` says nothing (the last visit, or now on a first one).
+   */
+  constructor({ me, zone, read, floor, dms, onSave, onPick }) {
     active = this;
     this.me = me;
     this.zone = zone;
-    this.firstVisit = seen === null;
-    this.seen = seen || {}; // channel -> message count already seen
+    this.read = { c: { ...(read && read.c) }, d: { ...(read && read.d) } };
+    this.floor = floor;
     this.dms = dms; // callsigns of direct conversations, most recent first
     this.onSave = onSave;
     this.onPick = onPick;
@@ -22,6 +40,7 @@ export class Sidebar {
     this.mentions = new Map();
     this.current = null;
     this.defaultChannel = "";
+    this.countedTo = 0;
     this.wireForms();
   }
 
@@ -31,13 +50,24 @@ export class Sidebar {
     this.defaultChannel = defaultChannel || "";
     this.channels = new Map(list.map((c) => [c.name, { ...c }]));
     if (!this.channels.has("")) this.channels.set("", { name: "", topic: "", count: 0 });
-    for (const c of this.channels.values()) {
-      if (this.firstVisit) this.seen[c.name] = c.count;
-      const seen = this.seen[c.name];
-      this.unread.set("c:" + c.name, Math.max(0, c.count - (seen === undefined ? 0 : seen)));
+    this.render();
+  }
+
+  /** What POST /api/v1/unread needs: where each place was read up to. */
+  floors() {
+    return { zone: this.zone, floor: this.floor, channels: this.read.c, dms: this.read.d };
+  }
+
+  /** Take the node's unread counts (``channels``, ``dms``: name -> count, as of ``seq``). */
+  setUnread(reply) {
+    this.countedTo = reply.seq || 0; // live messages up to this cursor are in these counts
+    this.unread.clear();
+    for (const [name, n] of Object.entries(reply.channels || {})) this.unread.set("c:" + name, n);
+    for (const [call, n] of Object.entries(reply.dms || {})) {
+      this.unread.set("d:" + call, n);
+      this.addDm(call);
     }
-    this.firstVisit = false;
-    this.onSave("seen", this.seen);
+    for (const key of [...this.mentions.keys()]) if (!this.unread.has(key)) this.mentions.delete(key);
     this.render();
   }
 
@@ -51,18 +81,29 @@ export class Sidebar {
     return this.channels.get(name);
   }
 
-  countMessage(m, visible, mine) {
-    if (m.to) {
-      const other = m.callsign === this.me ? m.to : m.callsign;
-      this.addDm(other);
-      if (!visible && !mine) this.bump("d:" + other, false); // a DM is always for you: no "@" too
-    } else {
+  /** Read ``key`` up to ``ms`` (never back). */
+  markRead(key, ms) {
+    const [kind, name] = [key.slice(0, 1), key.slice(2)];
+    const marks = this.read[kind];
+    if (!marks || (marks[name] || 0) >= ms) return;
+    marks[name] = ms;
+    this.onSave("read", this.read);
+  }
+
+  /** A live message (at live ``cursor``): count it unread unless seen, mine, old or counted. */
+  countMessage(m, visible, mine, cursor) {
+    const key = m.to ? "d:" + (m.callsign === this.me ? m.to : m.callsign) : "c:" + m.channel;
+    if (m.to) this.addDm(key.slice(2));
+    else {
       const c = this.channels.get(m.channel) || { name: m.channel, topic: "", count: 0 };
       c.count += 1;
+      c.last_ts = Math.max(c.last_ts || 0, m.ts);
       this.channels.set(c.name, c);
-      if (visible || mine) this.seen[c.name] = (this.seen[c.name] || 0) + 1;
-      else this.bump("c:" + c.name, (m.mentions || []).includes(this.me));
-      this.onSave("seen", this.seen);
+    }
+    if (visible || mine) this.markRead(key, m.ts);
+    else if (m.ts > this.floor && !(cursor <= this.countedTo)) {
+      // Older than the last visit: history arriving late, not news (an import, a bootstrap).
+      this.bump(key, !m.to && (m.mentions || []).includes(this.me)); // a DM is always for you
     }
     this.render();
   }
@@ -79,15 +120,13 @@ export class Sidebar {
       for (const c of this.channels.values()) keys.push("c:" + c.name);
     } else if (view.kind === "channel") keys.push("c:" + view.name);
     else if (view.kind === "dm") keys.push("d:" + view.name);
+    const now = Date.now();
     for (const key of keys) {
       this.unread.delete(key);
       this.mentions.delete(key);
-      if (key.startsWith("c:")) {
-        const c = this.channels.get(key.slice(2));
-        if (c) this.seen[c.name] = c.count;
-      }
+      const c = key.startsWith("c:") ? this.channels.get(key.slice(2)) : null;
+      this.markRead(key, Math.max(now, (c && c.last_ts) || 0)); // an author's clock may run ahead
     }
-    this.onSave("seen", this.seen);
     this.render();
   }
 
@@ -183,13 +222,13 @@ export class Sidebar {
       box.append(
         el(
           "li",
-          { class: "person", title: `${u.callsign} on ${u.node}, ${u.status} since ${fullTime(u.since)}` },
+          { class: "person", title: `${u.callsign} on ${u.node}, ${u.status} since ${fullStamp(u.since)}` },
           el("span", { class: `dot ${u.status}`, "aria-hidden": "true" }),
           you
             ? el("span", { class: "who" }, u.callsign + " (you)")
             : el("button", { type: "button", class: "who link-btn", "aria-label": `Message ${u.callsign} directly`,
                 onclick: () => this.onPick("#/dm/" + encodeURIComponent(u.callsign)) }, u.callsign),
-          el("span", { class: "where" }, `${u.status} · ${u.node} · since ${shortTime(u.since)}`),
+          el("span", { class: "where" }, `${u.status} · ${u.node} · since `, timeText(u.since)),
         ),
       );
     }

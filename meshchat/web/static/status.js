@@ -1,56 +1,12 @@
-// The status page: node, zone, version, peers and their sync state, with a small SVG
-// picture of the peers and when each last synced (from GET /api/v1/status).
+// The status page: node, zone, version, a picture of every node of the zone, the nodes
+// in a table (direct peer or not, users, when last heard) and the peers with their sync
+// state (from GET /api/v1/status).
 
-import { renderActions } from "./actions.js";
+import { renderActions } from "./actionlog.js";
 import * as api from "./api.js";
-import { ago, clear, el, svg } from "./dom.js";
-
-/**
- * A peer's state for the dot, the line and the table. When it counts as stale is the
- * node's call (``timing.peer_stale_s``, a few of its sync rounds): the UI has no period
- * of its own, so a node that names none never has stale peers here.
- */
-function peerState(p, timing) {
-  if (p.failures > 0 || p.last_error) return "failing";
-  if (!p.last_sync) return "never";
-  const staleS = timing && timing.peer_stale_s;
-  return typeof staleS === "number" && Date.now() / 1000 - p.last_sync > staleS ? "stale" : "synced";
-}
-
-function peerName(p) {
-  return p.name || p.url.replace(/^https?:\/\//, "");
-}
-
-function picture(nodeName, peers, timing) {
-  const w = 360;
-  const h = peers.length > 1 ? 240 : 140;
-  const cx = w / 2;
-  const cy = h / 2;
-  const r = Math.min(w, h) / 2 - 34;
-  const pic = svg("svg", {
-    viewBox: `0 0 ${w} ${h}`,
-    class: "peer-map",
-    role: "img",
-    "aria-label": `This node and ${peers.length} peer${peers.length === 1 ? "" : "s"}`,
-  });
-  peers.forEach((p, i) => {
-    const a = Math.PI + (2 * Math.PI * i) / peers.length; // the first peer on the left
-    const x = cx + (w / 2 - 60) * Math.cos(a);
-    const y = cy + r * Math.sin(a);
-    const state = peerState(p, timing);
-    pic.append(svg("line", { x1: cx, y1: cy, x2: x, y2: y, class: `link ${state}` }));
-    const g = svg("g", { class: `peer ${state}` });
-    g.append(svg("title", {}, `${peerName(p)}: ${state}`));
-    g.append(svg("circle", { cx: x, cy: y, r: 9 }));
-    g.append(svg("text", { x, y: y - 14, "text-anchor": "middle" }, peerName(p)));
-    const when = p.last_sync ? ago(p.last_sync * 1000) : "never synced";
-    g.append(svg("text", { x, y: y + 22, "text-anchor": "middle", class: "small" }, when));
-    pic.append(g);
-  });
-  pic.append(svg("circle", { cx, cy, r: 14, class: "self" }));
-  pic.append(svg("text", { x: cx, y: cy + 32, "text-anchor": "middle", class: "self-label" }, nodeName));
-  return pic;
-}
+import { ago, clear, el } from "./dom.js";
+import { peerName, peerState, zonePicture } from "./statusmap.js";
+import { fullStamp } from "./time.js";
 
 function fmtBytes(n) {
   if (n < 1024) return `${n} B`;
@@ -65,6 +21,68 @@ function fmtUptime(s) {
   return d ? `${d} d ${h} h` : h ? `${h} h ${m} min` : `${m} min ${Math.floor(s % 60)} s`;
 }
 
+/** "3 min ago", with the full time on hover; ``ms`` may be absent. */
+function when(ms, never = "never") {
+  if (!ms) return el("td", null, never);
+  return el("td", { title: fullStamp(ms) }, ago(ms));
+}
+
+const KIND = { native: "meshchat", legacy: "legacy MeshChat", unknown: "not known yet" };
+const HEARD = {
+  self: "",
+  sync: " (sync)",
+  presence: " (a user there)",
+  message: " (a message posted there)",
+  announce: " (its announcement)",
+};
+
+function table(cls, caption, heads, rows, note) {
+  const t = el("table", { class: `status-table ${cls}`, "aria-labelledby": `${cls}-title`, "aria-describedby": `${cls}-note` });
+  t.append(el("thead", null, el("tr", null, ...heads.map((h) =>
+    Array.isArray(h) ? el("th", { scope: "col", title: h[1] }, h[0]) : el("th", { scope: "col" }, h)))));
+  const body = el("tbody", null, ...rows);
+  if (!rows.length) body.append(el("tr", null, el("td", { colspan: heads.length }, "None yet.")));
+  t.append(body);
+  return el("section", { class: "table-box" }, el("h3", { id: `${cls}-title` }, caption),
+    el("p", { class: "table-note muted", id: `${cls}-note` }, note), el("div", { class: "table-wrap" }, t));
+}
+
+function nodesTable(nodes, zone) {
+  const rows = nodes.map((n) => el("tr", { class: n.self ? "self-row" : null },
+    el("th", { scope: "row", title: n.key || "" }, n.name),
+    el("td", null, KIND[n.kind] || n.kind),
+    el("td", null, n.self ? "this node" : n.peer ? "direct peer" : "through the mesh"),
+    el("td", { title: (n.callsigns || []).join(", ") }, n.users ? `${n.users}: ${n.callsigns.join(", ")}` : "0"),
+    n.self ? el("td", null, "now") : when(n.last_heard, "not heard yet"),
+    el("td", { class: "muted" }, [n.platform, n.version].filter(Boolean).join(" ") || "")));
+  for (const [row, n] of rows.map((r, i) => [r, nodes[i]])) {
+    if (!n.self && n.last_heard) row.children[4].append(HEARD[n.heard_by] || "");
+  }
+  return table("nodes", `Nodes in zone ${zone} (${nodes.length})`,
+    ["Node", "Kind", "Link", "Users online", "Last heard", "Platform"], rows,
+    "Every node the zone's messages and presence name, not only this node's peers.");
+}
+
+function peersTable(peers, timing) {
+  const rows = peers.map((p) => {
+    const state = peerState(p, timing);
+    return el("tr", null,
+      el("th", { scope: "row", title: p.url }, peerName(p)),
+      el("td", null, el("span", { class: `dot ${state}` }), " " + state),
+      when(p.last_sync ? p.last_sync * 1000 : null),
+      when(p.last_seen ? p.last_seen * 1000 : null),
+      el("td", null, String(p.failures)),
+      el("td", null, `${fmtBytes(p.bytes_out)} / ${fmtBytes(p.bytes_in)}`),
+      el("td", { class: "muted" }, p.last_error || ""));
+  });
+  return table("peers", `Peers (${peers.length})`, [
+    "Peer", "State",
+    ["Last synced", "The last reconciliation between the two nodes, whichever of them started it"],
+    ["Our last call answered", "When this node last called the peer itself and got an answer; between two healthy nodes one side makes the calls, so this may be old"],
+    "Failures", "Sent / received", "Last error",
+  ], rows, "Last synced counts a sync either node started; our last call answered counts only the calls this node made.");
+}
+
 export async function renderStatus(target, zone) {
   let st;
   try {
@@ -76,6 +94,7 @@ export async function renderStatus(target, zone) {
   }
   clear(target);
   const peers = st.peers || [];
+  const nodes = (st.zone_nodes || {})[zone] || [];
   const dl = el("dl", { class: "facts" });
   const fact = (k, v, title) => dl.append(el("dt", null, k), el("dd", { title }, v));
   fact("Node", st.node.name);
@@ -87,27 +106,10 @@ export async function renderStatus(target, zone) {
   const rejects = Object.entries(st.rejects || {});
   fact("Refused", rejects.length ? rejects.map(([k, v]) => `${k}: ${v}`).join(", ") : "none");
   target.append(el("div", { class: "status-grid" }, dl, el("figure", { class: "peer-fig" },
-    picture(st.node.name, peers, st.timing), el("figcaption", { class: "muted" }, "Peers and when each last synced"))));
-
-  const table = el("table", { class: "peers" });
-  table.append(el("caption", null, `Peers (${peers.length})`));
-  table.append(el("thead", null, el("tr", null,
-    ...["Peer", "State", "Last sync", "Last answer", "Failures", "Sent / received", "Last error"].map(
-      (t) => el("th", { scope: "col" }, t)))));
-  const tbody = el("tbody");
-  for (const p of peers) {
-    const state = peerState(p, st.timing);
-    tbody.append(el("tr", null,
-      el("th", { scope: "row", title: p.url }, peerName(p)),
-      el("td", null, el("span", { class: `dot ${state}` }), " " + state),
-      el("td", null, p.last_sync ? ago(p.last_sync * 1000) : "never"),
-      el("td", null, p.last_seen ? ago(p.last_seen * 1000) : "never"),
-      el("td", null, String(p.failures)),
-      el("td", null, `${fmtBytes(p.bytes_out)} / ${fmtBytes(p.bytes_in)}`),
-      el("td", { class: "muted" }, p.last_error || "")));
-  }
-  if (!peers.length) tbody.append(el("tr", null, el("td", { colspan: 7 }, "No peers yet.")));
-  table.append(tbody);
-  target.append(el("div", { class: "table-wrap" }, table));
+    zonePicture(nodes, peers, st.timing),
+    el("figcaption", { class: "muted" }, "Every node of the zone: direct peers joined by a line in their sync state, " +
+      "the rest reached through the mesh; squares are legacy MeshChat nodes."))));
+  target.append(nodesTable(nodes, zone));
+  target.append(peersTable(peers, st.timing));
   renderActions(target, st.actions);
 }

@@ -4,11 +4,27 @@
 
 import * as api from "./api.js";
 import { $, clear, el } from "./dom.js";
-import { order, rowContext, systemLine } from "./list.js";
+import { settleFolds } from "./fold.js";
+import { order, rowContext } from "./list.js";
 import { messageRow } from "./messages.js";
+import { draw as drawPending, enqueue, threadBox } from "./outbox.js";
 import { S } from "./state.js";
+import { placeDays } from "./time.js";
 
 let threadRoot = null; // id of the first message of the open thread, null when closed
+
+/** The outbox place of the open thread, or null. */
+export function threadPlace() {
+  return threadRoot ? "thread:" + threadRoot : null;
+}
+
+/** Put a failed reply back into the thread's composer. */
+export function restoreReply(place, text) {
+  if (place !== threadPlace()) return;
+  const input = $("thread-input");
+  input.value = input.value.trim() ? input.value + "\n" + text : text;
+  input.focus();
+}
 
 /** Open the thread ``id`` belongs to, from its earliest loaded message on. */
 export function openThread(id) {
@@ -27,10 +43,11 @@ export function openThread(id) {
     .catch(() => {}); // the thread shows what is loaded
 }
 
-function closeThread() {
+export function closeThread() {
   threadRoot = null;
   $("thread").hidden = true;
   document.body.classList.remove("thread-open");
+  drawPending();
 }
 
 /** Redraw the open thread, if any (a message in the cache arrived or changed). */
@@ -46,21 +63,23 @@ function renderThread() {
   const ctx = { ...rowContext(), showChannel: true, reply: () => $("thread-input").focus() };
   if (!root) box.append(el("p", { class: "sys" }, "The first message of this thread is not loaded; scroll back to find it."));
   for (const m of members) box.append(messageRow(m, ctx));
+  box.append(threadBox);
+  drawPending();
+  placeDays(box);
+  settleFolds(box);
 }
 
-async function sendThreadReply(ev) {
+function sendThreadReply(ev) {
   ev.preventDefault();
   const input = $("thread-input");
   const root = S.cache.get(threadRoot);
   if (!input.value.trim() || !root) return;
   const body = { zone: S.zone, channel: root.channel, text: input.value, reply_to: root.id };
   if (root.to) body.to = root.callsign === S.me.callsign ? root.to : root.callsign;
-  try {
-    await api.post("messages", body);
-    input.value = "";
-  } catch (err) {
-    systemLine("Not sent: " + err.message);
-  }
+  input.value = ""; // taken at once: the pending row shows it until the node has it
+  enqueue(body, threadPlace());
+  const box = $("thread-messages");
+  box.scrollTop = box.scrollHeight;
 }
 
 export function wireThread() {

@@ -2,6 +2,7 @@
 // messages belong in it, what it asks the node for, its heading and the tab's title.
 
 import { $ } from "./dom.js";
+import { showScope } from "./search.js";
 import { S } from "./state.js";
 
 /** Whether live message ``m`` belongs in the current view (a search takes none). */
@@ -33,6 +34,8 @@ export function showHead() {
   $("edit-topic").hidden = v.kind !== "channel";
   $("composer").hidden = v.kind === "search";
   $("typing").hidden = v.kind === "search";
+  document.body.classList.toggle("searching", v.kind === "search");
+  showScope(v);
   if (v.kind === "channel") {
     const ch = S.sidebar.channel(v.name);
     title.textContent = "#" + v.name;
@@ -48,7 +51,7 @@ export function showHead() {
     $("message-input").placeholder = `Message ${v.name}`;
   } else {
     title.textContent = "Search";
-    topic.textContent = `Messages matching “${v.q}”, in every channel`;
+    topic.textContent = "Narrow a search with from:CALL, in:#channel or in:@CALL.";
     $("search-input").value = v.q;
   }
   updateTitle();
