@@ -27,7 +27,6 @@ from meshchat.store.messagereads import MessageReads
 log = logging.getLogger(__name__)
 
 
-
 class Store(MessageReads, LogReads, IdentityStore):
     """The record log of every zone this node serves, with read-time message views."""
 

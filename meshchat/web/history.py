@@ -10,9 +10,9 @@ from meshchat.outbox import Outbox
 from meshchat.store.db import Store
 from meshchat.store.views import MessageQuery
 from meshchat.web import inputs
-from meshchat.web.auth import COOKIE, Sessions
+from meshchat.web.auth import Session, Sessions
 from meshchat.web.http import fail, json_body
-from meshchat.web.login import require_session
+from meshchat.web.login import dm_reader, refuse_unbound_reader, require_session
 from meshchat.web.messages import created
 from meshchat.web.search import SearchApi
 from meshchat.web.unread import UnreadApi
@@ -46,11 +46,14 @@ class HistoryApi:
         if len(given) > 1:
             fail(400, "conflicting_parameters", "use only one of before, after and since")
         dm = None
+        zone = inputs.zone(q.get("zone"), self.zones)
         if "dm" in q:
             session = require_session(self.sessions, request, csrf=False)
+            if await dm_reader(self.sessions, request, zone) is None:
+                refuse_unbound_reader(session.signer.callsign)
             dm = (session.signer.callsign, inputs.callsign(q["dm"], "dm"))
         query = MessageQuery(
-            zone=inputs.zone(q.get("zone"), self.zones),
+            zone=zone,
             channel=inputs.channel(q["channel"]) if "channel" in q else None,
             limit=inputs.limit(q),
             before=inputs.hex_id(q["before"], "before") if "before" in q else None,
@@ -68,8 +71,7 @@ class HistoryApi:
             fail(400, "conflicting_parameters", "thread takes only zone")
         zone = inputs.zone(q.get("zone"), self.zones)
         views = await self.store.thread(zone, inputs.hex_id(q["thread"], "thread"))
-        session = self.sessions.get(request.cookies.get(COOKIE))
-        me = session.signer.callsign if session is not None else None
+        me = await dm_reader(self.sessions, request, zone)
         # Direct messages stay between their two callsigns here too.
         shown = [v for v in views if v.to is None or me in (v.callsign, v.to)]
         return web.json_response({"messages": [v.to_json() for v in shown]})
@@ -78,6 +80,8 @@ class HistoryApi:
         """``GET /api/v1/dms?zone=`` → ``{conversations: [{callsign, last_ts, count}]}``."""
         session = require_session(self.sessions, request, csrf=False)
         zone = inputs.zone(request.query.get("zone"), self.zones)
+        if await dm_reader(self.sessions, request, zone) is None:
+            refuse_unbound_reader(session.signer.callsign)
         found = await self.store.conversations(zone, session.signer.callsign)
         return web.json_response(
             {
@@ -129,7 +133,25 @@ class ChannelsApi:
         topic = body.get("topic", "")
         if not isinstance(topic, str) or not schemas.valid_topic(topic):
             fail(400, "bad_topic", "topic must be at most 500 characters, no control characters")
-        return created(await self.outbox.channel(session.signer, zone, name, topic))
+        await self._may_set(session, zone, name)
+        record = await self.outbox.channel(session.signer, zone, name, topic)
+        if session.signer.via_node:
+            await self.store.note_authored(record.id, session.device)
+        return created(record)
+
+    async def _may_set(self, session: Session, zone: str, name: str) -> None:
+        """403 unless the channel is new or the session's own (the owner sets the topic)."""
+        owner = await self.store.channel_owner(zone, name)
+        if owner is None:
+            return
+        signer = session.signer
+        ours = owner.author == bytes(signer.key.verify_key)
+        if ours and signer.via_node:  # the node's key: that callsign, from that browser
+            ours = owner.body.get("callsign") == signer.callsign and (
+                await self.store.authored_by(owner.id) == session.device
+            )
+        if not ours:
+            fail(403, "not_channel_owner", f"only the owner of #{name} may set its topic")
 
     async def callsigns(self, request: web.Request) -> web.Response:
         """``GET /api/v1/callsigns?zone&prefix`` → known callsigns, for @mention completion."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -87,6 +87,23 @@ async def reads_dms(store: Store, session: Session, zone: str) -> bool:
         return True
     callsign = session.signer.callsign
     return callsign not in await store.bound_keys(zone, [callsign])
+
+
+async def dm_reader(sessions: Sessions, request: web.Request, zone: str) -> str | None:
+    """Return the callsign whose direct messages this request may read, or None.
+
+    None without a session, and for a callsign-only session of a callsign bound to a key
+    (``reads_dms``): such a session reads no conversation of that callsign.
+    """
+    session = sessions.get(request.cookies.get(COOKIE))
+    if session is None or not await reads_dms(sessions.store, session, zone):
+        return None
+    return session.signer.callsign
+
+
+def refuse_unbound_reader(callsign: str) -> NoReturn:
+    """403: a callsign-only session asks for a bound callsign's direct messages."""
+    fail(403, "passphrase_required", f"{callsign} reads its direct messages with its passphrase")
 
 
 def session_json(session: Session, status: str) -> dict[str, str | bool | int | None]:

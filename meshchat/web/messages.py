@@ -57,8 +57,11 @@ class MessagesApi:
         geo = inputs.geo(body["geo"]) if body.get("geo") is not None else None
 
         async def make() -> Record:
-            return await self.outbox.message(
-                session.signer, zone, channel, text, reply_to=reply_to, to=to, geo=geo
+            return await self.mine(
+                session,
+                await self.outbox.message(
+                    session.signer, zone, channel, text, reply_to=reply_to, to=to, geo=geo
+                ),
             )
 
         key = parse_key(request.headers.get(HEADER))
@@ -73,16 +76,30 @@ class MessagesApi:
             )
         return web.json_response({"id": record_id, "ts": ts}, status=201)
 
+    async def mine(self, session: Session, record: Record) -> Record:
+        """Note which browser a record the node signed came from; return the record."""
+        if session.signer.via_node:
+            await self.store.note_authored(record.id, session.device)
+        return record
+
     async def _own_target(self, request: web.Request, session: Session) -> Record:
-        """Return the record named in the path, 403 unless the session wrote it."""
+        """Return the record named in the path, 403 unless the session wrote it.
+
+        A user key's records are its own. What the node signed for a callsign-only user
+        is that callsign's, and only from the browser that posted it (docs/decisions.md).
+        """
         target_id = inputs.hex_id(request.match_info["id"], "id")
         target = await self.store.get_record(target_id)
         if target is None or target.zone not in self.zones:
             fail(404, "unknown_message", "no such record on this node")
         signer = session.signer
         mine = target.author == bytes(signer.key.verify_key) and (
-            target.body.get("callsign") == signer.callsign or target.kind == "react"
+            target.body.get("callsign") == signer.callsign
         )
+        if mine and signer.via_node:
+            mine = await self.store.authored_by(target.id) == session.device
+            if not mine:
+                fail(403, "not_author", "only the browser that posted it may change it")
         if not mine:
             fail(403, "not_author", "only the author of a record may edit or delete it")
         return target
@@ -121,7 +138,9 @@ class MessagesApi:
                 # Already reacted: answer with that reaction instead of signing a second.
                 existing = reaction.ids[reaction.callsigns.index(mine)]
                 return web.json_response({"id": existing, "ts": None}, status=200)
-        return created(await self.outbox.react(session.signer, target, emoji))
+        return created(
+            await self.mine(session, await self.outbox.react(session.signer, target, emoji))
+        )
 
     async def unreact(self, request: web.Request) -> web.Response:
         """``DELETE /api/v1/reactions/{id}``: retract one's own reaction record."""

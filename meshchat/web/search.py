@@ -12,8 +12,9 @@ from meshchat.store import search as search_text
 from meshchat.store.db import Store
 from meshchat.store.searchpage import SearchQuery, search
 from meshchat.web import inputs
-from meshchat.web.auth import COOKIE, Sessions
+from meshchat.web.auth import Sessions
 from meshchat.web.http import fail
+from meshchat.web.login import dm_reader
 
 MAX_QUERY = 200
 
@@ -26,7 +27,7 @@ class SearchApi:
         self.sessions = sessions
         self.zones = zones
 
-    def query(self, request: web.Request) -> SearchQuery:
+    async def query(self, request: web.Request) -> SearchQuery:
         """Build the search a request asks for; filters in ``q`` win over parameters."""
         q: Mapping[str, str] = request.query
         if "after" in q:
@@ -40,8 +41,9 @@ class SearchApi:
             text = search_text.parse(raw)
         except RemoteProtocolError as exc:
             fail(400, "bad_query", exc.detail)
-        session = self.sessions.get(request.cookies.get(COOKIE))
-        me = session.signer.callsign if session is not None else None
+        # Whose direct messages the search may show: none for a callsign-only session of a
+        # callsign bound to a key (web.login.dm_reader).
+        me = await dm_reader(self.sessions, request, inputs.zone(q.get("zone"), self.zones))
         author = text.author
         if author is None and "from" in q:
             author = inputs.callsign(q["from"], "from")
@@ -68,7 +70,7 @@ class SearchApi:
 
     async def reply(self, request: web.Request) -> web.Response:
         """Answer one page: ``{messages, total, total_exact, terms, filters}``."""
-        query = self.query(request)
+        query = await self.query(request)
         page = await search(self.store, query)
         return web.json_response(
             {

@@ -62,8 +62,10 @@ async def test_the_status_page_draws_a_node_two_hops_away(
     line3: list[RunningNode], open_tab: Any, size: str
 ) -> None:
     far = ApiClient(line3[2].url)
+    far_tab = None
     try:
-        await far.login("K1ABC")  # a user on n2, two hops from n0
+        await far.login("K1ABC")  # a user on n2, two hops from n0, with a tab open there
+        far_tab = await far.http.ws_connect(far.base + "/api/v1/ws")
         await far.post("hello from the far end")
         tab = await open_tab(line3[0].url, **SIZES[size])
         page = tab.page
@@ -89,4 +91,6 @@ async def test_the_status_page_draws_a_node_two_hops_away(
         await expect(page.locator("#peers-note")).to_contain_text("either node started")
         tab.assert_clean()
     finally:
+        if far_tab is not None and not far_tab.closed:
+            await far_tab.close()
         await far.close()

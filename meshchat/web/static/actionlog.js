@@ -1,7 +1,8 @@
 // The action log on the status page: the node's action rules and their last runs (from
 // the ``actions`` part of GET /api/v1/status). Script output is shown as text only.
 
-import { ago, el, fullTime } from "./dom.js";
+import { ago, el } from "./dom.js";
+import { fullStamp } from "./time.js";
 
 const OUTPUT_SHOWN = 120;
 
@@ -33,7 +34,7 @@ export function renderActions(target, actions) {
     const when = run.finished_at || run.started_at || run.queued_at;
     const output = run.output || run.detail || "";
     tbody.append(el("tr", null,
-      el("td", { title: fullTime(when) }, ago(when)),
+      el("td", { title: fullStamp(when) }, ago(when)),
       el("th", { scope: "row" }, run.target ? `${run.rule} → ${run.target}` : run.rule),
       el("td", { title: run.record.text }, record(run.record)),
       el("td", { title: run.detail }, el("span", { class: `dot ${stateClass(run.state)}` }),
