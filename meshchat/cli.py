@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _scripts()
         if args.command == "doctor":
             logsetup.configure("ERROR")  # the report says what is wrong; the log would repeat it
-            return asyncio.run(doctor.main(lambda: load_config(args), args.timeout))
+            return doctor.main(lambda: load_config(args), args.timeout)
         cfg = load_config(args)
         logsetup.configure(cfg.node.log_level)
         if args.command == "serve":

@@ -217,6 +217,6 @@ def report(findings: list[Finding], out: TextIO) -> int:
     return 1
 
 
-async def main(load: Callable[[], Config], timeout_s: float) -> int:
-    """Run the checks and print the report (``meshchat doctor``)."""
-    return report(await diagnose(load, timeout_s), sys.stdout)
+def main(load: Callable[[], Config], timeout_s: float) -> int:
+    """Run the checks and print the report (``meshchat doctor``); return the exit code."""
+    return report(asyncio.run(diagnose(load, timeout_s)), sys.stdout)
