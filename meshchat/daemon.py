@@ -48,7 +48,6 @@ async def serve(cfg: Config, reread: Callable[[], Config]) -> int:
         f"  data in {cfg.node.data_dir.resolve()}",
         flush=True,
     )
-    notify.ready(status_line(cfg, running.url))
     stop = asyncio.Event()
     lock = asyncio.Lock()  # one reload at a time; a second SIGHUP waits its turn
     loop = asyncio.get_running_loop()
@@ -60,6 +59,8 @@ async def serve(cfg: Config, reread: Callable[[], Config]) -> int:
             running.node.tasks.spawn(reload_now(running, reread, lock), "reload")
 
     loop.add_signal_handler(signal.SIGHUP, hangup)
+    # Ready only once every handler is in place: a reload may follow at once.
+    notify.ready(status_line(cfg, running.url))
     try:
         await stop.wait()
     finally:
