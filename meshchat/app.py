@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -228,6 +228,8 @@ class RunningNode:
     node: Node
     runner: web.AppRunner
     url: str
+    port: int = 0
+    discovery: list[asyncio.Task[None]] = field(default_factory=list)  # SIGHUP restarts them
 
     async def stop(self) -> None:
         """Close the listener, cancel background work and close the database."""
@@ -259,13 +261,18 @@ async def start(config: Config, timing: Timing | None = None) -> RunningNode:
         await runner.cleanup()
         raise
     host, port = runner.addresses[0][:2]
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    running = RunningNode(node, runner, f"http://{shown}:{port}", port)
+    running.discovery = start_discovery(node, config, port)
+    return running
+
+
+def start_discovery(node: Node, config: Config, port: int) -> list[asyncio.Task[None]]:
+    """Start the discovery loops ``config`` turns on; ``port`` is the real listening port."""
     assert node.http is not None  # opened by the cleanup context in runner.setup()
     # Discovery needs the real port (to know itself in service lists, to announce it).
     found = discovery.sources(
         config, node.key_hex, port, node.scheduler, node.peers, node.http, node.timing
     )
-    for name, loop in found.items():
-        node.tasks.spawn(loop, name)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    shown = f"[{shown}]" if ":" in shown else shown
-    return RunningNode(node, runner, f"http://{shown}:{port}")
+    return [node.tasks.spawn(loop, name) for name, loop in found.items()]

@@ -1,15 +1,12 @@
-"""The ``meshchat`` command: serve, post, export, import (README "Command line")."""
+"""The ``meshchat`` command: serve, doctor, post, export, import (README "Command line")."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
-import errno
-import logging
 import os
 import signal
-import socket
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -18,7 +15,7 @@ from typing import Any, BinaryIO
 
 import aiohttp
 
-from meshchat import __version__, app, config, records
+from meshchat import __version__, app, config, daemon, doctor, logsetup, records
 from meshchat.actions.rules import BUNDLED, BUNDLED_PREFIX, SCRIPTS
 from meshchat.errors import ConfigError, IdentityError, MeshchatError, RecordRejected, StoreError
 
@@ -27,7 +24,12 @@ IMPORT_BATCH = 500
 
 
 def _node_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="TOML config file (default: built-in)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=os.environ.get("MESHCHAT_CONFIG") or None,
+        help="TOML config file (default: $MESHCHAT_CONFIG, else the built-in defaults)",
+    )
     parser.add_argument("--data-dir", type=Path, help="data directory (node.data_dir)")
     parser.add_argument(
         "--zone",
@@ -38,16 +40,7 @@ def _node_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def parser() -> argparse.ArgumentParser:
-    """Return the argument parser of the ``meshchat`` command."""
-    top = argparse.ArgumentParser(
-        prog="meshchat", description="Signed, replicated chat for amateur-radio meshes."
-    )
-    top.add_argument("--version", action="version", version=f"meshchat {__version__}")
-    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    serve = sub.add_parser("serve", help="run a node")
-    _node_flags(serve)
+def _serve_flags(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--listen", metavar="HOST:PORT", help="address to listen on (node.listen)")
     serve.add_argument("--node-name", metavar="NAME", help="this node's name (node.name)")
     serve.add_argument(
@@ -73,6 +66,26 @@ def parser() -> argparse.ArgumentParser:
         "--aredn-node",
         metavar="URL",
         help="AREDN node whose /a/sysinfo lists peers (discovery.aredn_node)",
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``meshchat`` command."""
+    top = argparse.ArgumentParser(
+        prog="meshchat", description="Signed, replicated chat for amateur-radio meshes."
+    )
+    top.add_argument("--version", action="version", version=f"meshchat {__version__}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run a node")
+    _node_flags(serve)
+    _serve_flags(serve)
+
+    doctor = sub.add_parser("doctor", help="check this node's set-up and say what is wrong")
+    _node_flags(doctor)
+    _serve_flags(doctor)
+    doctor.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds to wait for each peer (default 5)"
     )
 
     post = sub.add_parser("post", help="send a message through a running node")
@@ -126,13 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_post(args))
         if args.command == "scripts":
             return _scripts()
+        if args.command == "doctor":
+            logsetup.configure("ERROR")  # the report says what is wrong; the log would repeat it
+            return doctor.main(lambda: load_config(args), args.timeout)
         cfg = load_config(args)
-        logging.basicConfig(
-            level=cfg.node.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        logsetup.configure(cfg.node.log_level)
         if args.command == "serve":
-            return asyncio.run(_serve(cfg))
+            # Until the loop's handler is in place a SIGHUP must not end the node.
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            return asyncio.run(daemon.serve(cfg, lambda: load_config(args)))
         if args.command == "export":
             return asyncio.run(_export(cfg, args.output))
         return asyncio.run(_import(cfg, args.file))
@@ -147,34 +162,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _error(message: str, code: int = EXIT_FAIL) -> int:
     print(f"meshchat: error: {message}", file=sys.stderr)
     return code
-
-
-async def _serve(cfg: config.Config) -> int:
-    try:
-        running = await app.start(cfg)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            return _error(f"cannot listen on {cfg.node.listen}: address already in use")
-        return _error(f"cannot listen on {cfg.node.listen}: {exc.strerror or exc}")
-    lan = ""
-    if cfg.listen_host in ("0.0.0.0", "::"):
-        lan = f" (on the LAN: http://{socket.gethostname()}:{cfg.listen_port}/meshchat/)"
-    print(
-        f"meshchat {__version__}: node {cfg.node.name!r} serving zone(s) "
-        f"{', '.join(cfg.node.zones)}\n"
-        f"  open {running.url}/meshchat/{lan}\n"
-        f"  data in {cfg.node.data_dir.resolve()}",
-        flush=True,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await running.stop()
-    return EXIT_OK
 
 
 async def _export(cfg: config.Config, output: Path | None) -> int:

@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "actions": SURFACES | {"actions"},
     "root": SURFACES | {"sync", "web", "legacy", "actions", "root"},
 }
-ROOT_MODULES = {"app", "mount", "cli", "__main__"}
+ROOT_MODULES = {"app", "mount", "cli", "__main__", "daemon", "doctor", "doctornet", "reload"}
 SERVICE_MODULES = {"ingest", "outbox", "retention", "nodeinfo"}
 # Protocol logic has no I/O (STYLE.md 1): these import no event loop, HTTP or database.
 SANS_IO = ["sync/negentropy.py", "sync/negentropy_storage.py", "sync/session.py", "presence.py"]

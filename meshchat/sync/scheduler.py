@@ -110,6 +110,18 @@ class SyncScheduler:
             await link.stop()
         await self.gossip.forget(url)
 
+    async def reload(self, config: Config) -> None:
+        """Take a re-read config (SIGHUP): link to new static peers, drop the unlisted ones."""
+        before = {url.rstrip("/") for url in self.config.sync.peers}
+        self.config = config
+        now = {url.rstrip("/") for url in config.sync.peers}
+        for url in sorted(now - before):
+            self.add_peer(url, "static")
+        for url in sorted(before - now):
+            peer = self.peers.get(url)
+            if peer is not None and peer.source == "static":
+                await self.remove_peer(url)
+
     def on_records(self, fresh: Sequence[Record], origin: str) -> None:
         """Ingest subscriber: count what a peer gave us; queue the rest for eager push."""
         source = origin.removeprefix("peer:") if origin.startswith("peer:") else None
