@@ -13,6 +13,7 @@ class MeshchatError(Exception):
 
     status = 500
     code = "internal"
+    public = False  # whether a 5xx may show its detail to the client
 
     def __init__(self, detail: str = "", *, status: int | None = None, code: str | None = None):
         super().__init__(detail)
@@ -63,6 +64,14 @@ class StoreError(MeshchatError):
 
     status = 503
     code = "store_unavailable"
+
+
+class DiskFull(StoreError):
+    """The disk under the database is full: nothing more is stored until space returns."""
+
+    status = 507
+    code = "disk_full"
+    public = True  # the detail says what to do; it holds nothing private
 
 
 class IdentityError(MeshchatError):

@@ -18,7 +18,9 @@ from typing import Any
 
 import aiosqlite
 
+from meshchat.errors import DiskFull
 from meshchat.store import queries
+from meshchat.store.space import disk_full_detail, is_disk_full
 
 
 class StoreBase:
@@ -57,10 +59,16 @@ class StoreBase:
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run the body in one write transaction; commit on success, else roll back."""
         async with self._write_lock:
-            await self._writer.execute(queries.BEGIN_WRITE)
             try:
+                await self._writer.execute(queries.BEGIN_WRITE)
                 yield self._writer
                 await self._writer.execute(queries.COMMIT)
+            except sqlite3.OperationalError as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    await self._writer.execute(queries.ROLLBACK)
+                if is_disk_full(exc):
+                    raise DiskFull(await asyncio.to_thread(disk_full_detail, self.path)) from None
+                raise
             except BaseException:
                 # A cancelled statement still runs to its end in the connection's thread,
                 # so whether a transaction is open is unknown here: try, and keep the

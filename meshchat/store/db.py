@@ -17,12 +17,13 @@ from typing import Any
 
 import aiosqlite
 
-from meshchat.errors import StoreError
+from meshchat.errors import DiskFull, StoreError
 from meshchat.records import Record
 from meshchat.store import connect, ingest, prune, queries
 from meshchat.store.identity import IdentityStore
 from meshchat.store.logreads import LogReads
 from meshchat.store.messagereads import MessageReads
+from meshchat.store.space import disk_full_detail, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,16 @@ class Store(MessageReads, LogReads, IdentityStore):
         try:
             lock_fd = await asyncio.to_thread(connect.take_lock, Path(f"{path}.lock"))
         except OSError as exc:
+            if is_disk_full(exc):
+                raise DiskFull(await asyncio.to_thread(disk_full_detail, path)) from None
             raise StoreError(f"cannot open store {path}: {exc.strerror}") from None
+        if await asyncio.to_thread(_empty_file, path):
+            os.close(lock_fd)
+            raise StoreError(
+                f"{path} is empty (0 bytes): it held a database once, so it is not made anew. "
+                "Restore it from a backup (meshchat export / import), or move it away to "
+                "start with an empty log"
+            )
         conns: list[aiosqlite.Connection] = []
         try:
             writer = await aiosqlite.connect(str(path), isolation_level=None)
@@ -50,15 +60,33 @@ class Store(MessageReads, LogReads, IdentityStore):
             conns.append(reader)
             await connect.setup(reader, path, write=False)
             store = cls(path=path, writer=writer, reader=reader, lock_fd=lock_fd)
+            await store._check()
             await store._load_identity(node_key)
         except BaseException as exc:
             for conn in conns:
                 await conn.close()
             os.close(lock_fd)
+            if is_disk_full(exc):
+                raise DiskFull(await asyncio.to_thread(disk_full_detail, path)) from None
             if isinstance(exc, sqlite3.DatabaseError):
                 raise StoreError(f"{path} is corrupt or not a meshchat database: {exc}") from None
             raise
         return store
+
+    async def _check(self) -> None:
+        """Refuse a damaged database at start, saying what to do (``PRAGMA quick_check``)."""
+        verdict = await self.quick_check()
+        if verdict != "ok":
+            raise StoreError(
+                f"{self.path} is damaged ({verdict.splitlines()[0][:200]}). Stop the node, "
+                "keep a copy of the file, and restore from a backup or from peers: move it "
+                "away and the node bootstraps its zones again from its peers"
+            )
+
+    async def quick_check(self) -> str:
+        """Return SQLite's quick check verdict ("ok" when sound)."""
+        rows = await self._fetch(queries.QUICK_CHECK, ())
+        return "\n".join(str(r[0]) for r in rows)
 
     # --- ingest ---------------------------------------------------------------------------
 
@@ -119,3 +147,11 @@ class Store(MessageReads, LogReads, IdentityStore):
         """Return SQLite's integrity check verdict ("ok" when sound)."""
         rows = await self._fetch(queries.INTEGRITY_CHECK, ())
         return "\n".join(str(r[0]) for r in rows)
+
+
+def _empty_file(path: Path) -> bool:
+    """Tell whether ``path`` exists and holds nothing (a database truncated to 0 bytes)."""
+    try:
+        return path.stat().st_size == 0
+    except FileNotFoundError:
+        return False

@@ -110,7 +110,7 @@ class SyncServer:
         try:
             return await self._checked(request, handler)
         except MeshchatError as exc:
-            if exc.status >= 500:  # our own fault, not the peer's
+            if exc.status >= 500 and not exc.public:  # our own fault, not the peer's
                 log.error("sync %s %s failed: %s", request.method, request.path, exc)
                 return self._fail(request, 500, "internal", "unexpected error; see the log")
             return self._fail(request, exc.status, exc.code, exc.detail)

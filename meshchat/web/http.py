@@ -53,9 +53,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except MeshchatError as exc:
         if exc.status >= 500:
-            log.error("%s %s failed: %s", request.method, request.path, exc)
-            detail = exc.detail if isinstance(exc, ApiError) else "see the node's log"
-            return error_reply(exc.status, exc.code, detail)
+            if not exc.public:  # a full disk is logged where it is found, once a minute
+                log.error("%s %s failed: %s", request.method, request.path, exc)
+            shown = isinstance(exc, ApiError) or exc.public
+            return error_reply(exc.status, exc.code, exc.detail if shown else "see the node's log")
         return error_reply(exc.status, exc.code, exc.detail)
     except web.HTTPException as exc:
         if exc.status < 400:

@@ -272,3 +272,43 @@ async def test_ack_is_durable_across_reopen(tmp_path: Path, alice: SigningKey) -
         assert await store.has([record.id]) == {record.id}
     finally:
         await store.close()
+
+
+async def test_a_full_disk_is_named_as_such_and_heals(store: Store, alice: SigningKey) -> None:
+    from meshchat.errors import DiskFull
+
+    await put(store, msg(alice, T0, "before"))
+    # SQLite answers SQLITE_FULL past max_page_count exactly as on a full disk.
+    async with store._write_lock:
+        (pages,) = await store._writer.execute_fetchall("PRAGMA page_count")
+        await store._writer.execute(f"PRAGMA max_page_count = {pages[0]}")
+    big = [msg(alice, T0 + i + 1, "x" * 20_000) for i in range(20)]
+    with pytest.raises(DiskFull, match="full") as info:
+        await put(store, *big)
+    assert info.value.status == 507 and "not damaged" in info.value.detail
+    async with store._write_lock:
+        await store._writer.execute("PRAGMA max_page_count = 1073741823")
+    assert await put(store, *big) == ["ok"] * 20  # space came back: writes go on
+    assert await store.quick_check() == "ok"
+
+
+async def test_an_empty_database_file_is_refused_not_made_anew(tmp_path: Path) -> None:
+    path = tmp_path / "meshchat.db"
+    path.write_bytes(b"")
+    with pytest.raises(StoreError, match="empty"):
+        await Store.open(path)
+    assert path.stat().st_size == 0
+
+
+async def test_damage_in_the_middle_is_found_at_start(tmp_path: Path, alice: SigningKey) -> None:
+    path = tmp_path / "meshchat.db"
+    store = await Store.open(path)
+    await put(store, *(msg(alice, T0 + i, "y" * 900) for i in range(400)))
+    await store.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    for offset in range(page * 8, page * 16):  # scribble over some b-tree pages
+        data[offset] = 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match="damaged|corrupt"):
+        await Store.open(path)

@@ -110,3 +110,19 @@ async def _closed(reader: asyncio.StreamReader) -> bool:
         return False
     except ConnectionError:
         return True
+
+
+async def test_a_full_disk_answers_507_with_what_to_do(
+    node: RunningNode, client: ApiClient
+) -> None:
+    store = node.node.store
+    await client.login("W1AW")
+    async with store._write_lock:
+        (pages,) = await store._writer.execute_fetchall("PRAGMA page_count")
+        await store._writer.execute(f"PRAGMA max_page_count = {pages[0]}")
+    reply = await client.post("x" * 30_000)
+    assert reply.status == 507 and reply.body["error"] == "disk_full"
+    assert "full" in reply.body["detail"] and "not damaged" in reply.body["detail"]
+    async with store._write_lock:
+        await store._writer.execute("PRAGMA max_page_count = 1073741823")
+    assert (await client.post("space is back")).status == 201
