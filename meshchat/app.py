@@ -27,6 +27,8 @@ from meshchat.actions.service import ActionService
 from meshchat.clock import HybridClock
 from meshchat.config import Config
 from meshchat.ingest import Ingestor
+from meshchat.legacy.bridge import LegacyBridge
+from meshchat.legacy.cgi import PREFIX as LEGACY_PREFIX
 from meshchat.outbox import Outbox
 from meshchat.peers import PeerTable
 from meshchat.presence import PresenceService, TypingEntry
@@ -96,6 +98,7 @@ class Node:
     tasks: TaskGroup
     actions: ActionService
     gateway: Gateway  # posts gateway messages; the legacy send_message gets ``gateway.post``
+    legacy: LegacyBridge
     http: aiohttp.ClientSession | None = None  # the one client pool, open while serving
 
     @property
@@ -167,11 +170,13 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     runs = ActionStore(store)
     actions = ActionService(runs, store, rules, config.action_runner, offline, tasks)
     gateway = Gateway(outbox, zones, config.gateway_senders, config.web.max_text_bytes)
+    legacy = LegacyBridge(config, store, ingestor, presence, peers, timing, gateway.post)
     # The index must see a record before a peer can ask about it; push comes after.
     ingestor.subscribe(index.added)
     ingestor.subscribe(scheduler.on_records)
     ingestor.subscribe(live.on_records)
     ingestor.subscribe(actions.on_records)
+    ingestor.subscribe(legacy.on_records)
     return Node(
         config,
         timing,
@@ -193,6 +198,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         tasks,
         actions,
         gateway,
+        legacy,
     )
 
 
@@ -239,6 +245,7 @@ def build_app(node: Node) -> web.Application:
     presence = PresenceApi(node.sessions, zones, node.presence)
     actions = actions_http.ActionsApi(node.actions)
     status.actions = actions.summary
+    status.sections["legacy"] = node.legacy.status
     contacts = actions_http.ContactsApi(
         node.actions.offline.store,
         lambda request, csrf: require_session(node.sessions, request, csrf=csrf).signer.callsign,
@@ -247,7 +254,7 @@ def build_app(node: Node) -> web.Application:
 
     # The root has no middleware of its own: each surface maps its errors its own way.
     # Its body limit is the largest any surface takes (sync puts); the JSON API checks a
-    # smaller one itself. Later surfaces mount here too: /cgi-bin/meshchat (legacy).
+    # smaller one itself.
     root = web.Application(client_max_size=MAX_BODY_BYTES)
     root.add_routes(routes.top_routes())
     root.add_subapp(PREFIX, node.sync.app())
@@ -255,6 +262,8 @@ def build_app(node: Node) -> web.Application:
     api.add_routes(actions_http.routes(inbound, actions, contacts))
     root.add_subapp(routes.API, api)
     root.add_subapp(routes.UI, routes.ui_app())
+    if node.legacy.enabled:
+        root.add_subapp(LEGACY_PREFIX, node.legacy.app())
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         del app
@@ -269,6 +278,8 @@ def build_app(node: Node) -> web.Application:
         if node.actions.rules:
             await node.actions.prepare()  # the cursor exists before the first post
             node.tasks.spawn(node.actions.run(), "actions")
+        if node.legacy.enabled:
+            node.tasks.spawn(node.legacy.run(node.http), "legacy poll")
         yield
         await close_node(node)
 

@@ -39,6 +39,7 @@ class StatusApi:
         self.sync_errors = sync_errors if sync_errors is not None else {}
         self.started = time.monotonic()
         self.actions: ActionsProvider | None = None  # the action log's last runs (root sets it)
+        self.sections: dict[str, Callable[[], Any]] = {}  # more of the body by key (root sets)
 
     async def status(self, request: web.Request) -> web.Response:
         """Answer 200 as soon as the node is ready; tests and tools poll this."""
@@ -60,4 +61,5 @@ class StatusApi:
             body["peers"] = self.peers()
         if self.actions is not None:
             body["actions"] = await self.actions()
+        body.update({key: section() for key, section in self.sections.items()})
         return web.json_response(body)
