@@ -11,7 +11,9 @@ id are two messages and both are kept. Lines a peer sent before are skipped chea
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from meshchat import records
 from meshchat.clock import wall_ms
@@ -26,14 +28,33 @@ from meshchat.store.legacy import LegacyStore, digest
 # A line a little ahead of our clock passes once the clock catches up, and the hour's quota
 # renews: such refusals are not remembered. A line a day or more ahead is refused for good.
 FAR_FUTURE_MS = 86_400_000
+# New lines one peer may add per hour of arrival, on top of a burst of ``max_lines`` (a
+# whole window at first contact). Unsigned lines need no key: this is what stops a
+# hostile peer from filling the log mesh-wide with lines spread over many hours.
+IMPORTS_PER_HOUR = 2000
 
 
 class SeenLines:
-    """The raw lines one peer sent that need no second look, bounded (oldest forgotten)."""
+    """What this node remembers of one peer's lines: those that need no second look
+    (bounded, the oldest forgotten) and how many new ones it may still import now."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.cap = cap
         self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._clock = clock
+        self._at = clock()
+        self.complete = True  # the last answer was taken in whole: nothing left to retry
+
+    def allowance(self, wanted: int) -> int:
+        """Take up to ``wanted`` imports from the peer's budget; return how many it has."""
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * IMPORTS_PER_HOUR / 3600)
+        self._at = now
+        granted = min(wanted, int(self._tokens))
+        self._tokens -= granted
+        return granted
 
     def __contains__(self, key: bytes) -> bool:
         return key in self._seen
@@ -67,10 +88,11 @@ class LineImporter:
 
     def seen_lines(self) -> SeenLines:
         """Return an empty memory of lines for one peer."""
-        return SeenLines(4 * self.max_lines)
+        return SeenLines(4 * self.max_lines, self.max_lines)
 
     async def take(self, source: str, body: bytes, seen: SeenLines) -> int:
         """Import what is new in ``body`` from the peer at ``source``; return how many."""
+        seen.complete = True
         raws, dropped = codec.split_body(body, self.max_lines)
         self.stats.count("flood", dropped)
         lines: dict[str, bytes] = {}  # verbatim line -> the key it is remembered by
@@ -102,6 +124,10 @@ class LineImporter:
             except RecordRejected as exc:
                 self.stats.refuse(exc.reason)
                 seen.add(key)
+        granted = seen.allowance(len(fresh))
+        self.stats.count("rate_limited", len(fresh) - granted)
+        seen.complete = granted == len(fresh)
+        fresh = fresh[len(fresh) - granted :]  # the newest; the rest wait for the budget
         if not fresh:
             return 0
         results = await self.ingestor.submit([r.envelope for r, _ in fresh], f"legacy:{source}")
@@ -116,5 +142,7 @@ class LineImporter:
                 self.stats.refuse(reason)
             if reason != "quota" and not (reason == "future" and record.ts < soon):
                 seen.add(key)
+            else:
+                seen.complete = False  # worth another look at the next poll
         self.stats.count("imported", imported)
         return imported

@@ -167,7 +167,8 @@ class LegacyPoller:
             self.stats.count("pulls")
             if self._checked(raw):
                 peer.records_in += await self.importer.take(peer.url, raw.body, state.seen)
-                state.pulled_version, state.pulled_at = version, time.monotonic()
+                if state.seen.complete:  # else pull again next time: lines are waiting
+                    state.pulled_version, state.pulled_at = version, time.monotonic()
         now = time.time()
         peer.succeeded(now)
         peer.last_sync = now
