@@ -183,3 +183,11 @@ def test_no_text_forges_a_line_on_export(text: str, channel: str, node: str) -> 
     assert legacyline.parse(out).message.replace("&lt;", "<").replace("&gt;", ">").replace(
         "&amp;", "&"
     ) == text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+
+
+@pytest.mark.parametrize("name", ["codec.py", "lists.py"])
+def test_the_codec_does_no_io(name: str) -> None:
+    from tests.test_architecture import IO_MODULES, PACKAGE, imports
+
+    used = {n.split(".")[0] for n in imports(PACKAGE / "legacy" / name)}
+    assert not used & IO_MODULES
