@@ -56,6 +56,10 @@ class SeenLines:
         self._tokens -= granted
         return granted
 
+    def refund(self, unused: int) -> None:
+        """Give back what was granted but not imported (duplicates, refusals)."""
+        self._tokens = min(self._burst, self._tokens + unused)
+
     def __contains__(self, key: bytes) -> bool:
         return key in self._seen
 
@@ -144,5 +148,6 @@ class LineImporter:
                 seen.add(key)
             else:
                 seen.complete = False  # worth another look at the next poll
+        seen.refund(len(fresh) - imported)
         self.stats.count("imported", imported)
         return imported

@@ -78,6 +78,7 @@ class LegacyPoller:
         self.stats = stats
         self.max_body = max_body
         self.states: dict[str, PeerState] = {}
+        self._round = asyncio.Lock()  # rounds never overlap: a peer is polled once at a time
 
     def legacy_peers(self) -> list[Peer]:
         """Return the peers of kind ``legacy``, in the order they were added."""
@@ -102,6 +103,10 @@ class LegacyPoller:
 
     async def round(self, http: aiohttp.ClientSession) -> None:
         """Poll each legacy peer that is due once."""
+        async with self._round:
+            await self._round_unlocked(http)
+
+    async def _round_unlocked(self, http: aiohttp.ClientSession) -> None:
         peers = self.legacy_peers()
         urls = {p.url for p in peers}
         for url in [u for u in self.states if u not in urls]:
