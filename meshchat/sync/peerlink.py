@@ -163,7 +163,9 @@ class PeerLink:
             )
             # A legacy MeshChat node: the legacy bridge polls it (LEGACY.md) — unless
             # the zone has a secret, which no legacy node can carry.
-            if found.kind == "legacy" and not self.client.zone_secret:
+            if found.kind == "legacy":
+                if self.client.zone_secret:
+                    raise PeerError("only a legacy API answers: it cannot carry the zone secret")
                 peer.kind = "legacy"
                 peer.succeeded(time.time())
                 return
