@@ -172,7 +172,10 @@ class LegacyCgi:
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
         """Map every error to a 200 answer a legacy client reads (LEGACY.md: always 200)."""
-        action, error = "", None
+        # Before the form is read, a POST is most likely a send_message: answer it in JSON,
+        # which the old UI checks (a text error would look like a success to it).
+        action = request.query.get("action") or ("send_message" if request.method == "POST" else "")
+        error: BaseException | None = None
         try:
             return await handler(request)
         except ActionFailed as failed:
@@ -180,7 +183,7 @@ class LegacyCgi:
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            error = LegacyError("no action")
+            action, error = "", LegacyError("no action")
         except Exception as exc:  # read_params: a body too large or malformed
             error = exc
         if isinstance(error, MeshchatError):
@@ -201,7 +204,7 @@ class LegacyCgi:
         action = params.get("action", "")
         handler = self.actions.get(action)
         if handler is None:
-            raise LegacyError("no action")
+            raise ActionFailed("") from LegacyError("no action")
         try:
             return await handler(request, params)
         except Exception as exc:

@@ -91,8 +91,12 @@ async def test_errors_are_200_with_text_and_no_browser_headers(node: RunningNode
     assert bad.head.startswith("HTTP/1.1 200 ")
     reply = json.loads(bad.body)
     assert reply["status"] == 500 and "callsign" in reply["response"]
+    # A form too large to read is most likely a send_message: JSON, which the old UI checks.
     huge = await cgi_post(node, {"action": "send_message", "message": "x" * 200_000})
-    assert huge.body == b"error too large"
+    assert json.loads(huge.body) == {"status": 500, "response": "too large"}
+    extra_field = await cgi(node, "messages_raw", padding="x" * 200)
+    assert extra_field.head.startswith("HTTP/1.1 200 ")  # unknown fields are ignored
+    assert (await cgi_post(node, {"action": "bogus"})).body == b"error no action"
 
 
 async def test_send_message_posts_through_the_gateway(node: RunningNode) -> None:
