@@ -27,6 +27,7 @@ from meshchat.clock import HybridClock
 from meshchat.config import Config
 from meshchat.guard import ConnectionGuard, GuardedSite, default_max_connections
 from meshchat.ingest import Ingestor
+from meshchat.legacy.bridge import LegacyBridge
 from meshchat.outbox import Outbox
 from meshchat.peers import PeerTable
 from meshchat.presence import PresenceService, TypingEntry
@@ -91,6 +92,7 @@ class Node:
     actions: ActionService
     gateway: Gateway  # posts gateway messages; the legacy send_message gets ``gateway.post``
     guard: ConnectionGuard
+    legacy: LegacyBridge
     http: aiohttp.ClientSession | None = None  # the one client pool, open while serving
 
     @property
@@ -176,11 +178,13 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     runs = ActionStore(store)
     actions = ActionService(runs, store, rules, config.action_runner, offline, tasks)
     gateway = Gateway(outbox, zones, config.gateway_senders, config.web.max_text_bytes)
+    legacy = LegacyBridge(config, store, ingestor, presence, peers, timing, gateway.post)
     # The index must see a record before a peer can ask about it; push comes after.
     ingestor.subscribe(index.added)
     ingestor.subscribe(scheduler.on_records)
     ingestor.subscribe(live.on_records)
     ingestor.subscribe(actions.on_records)
+    ingestor.subscribe(legacy.on_records)
     guard = ConnectionGuard(
         config.web.max_connections or default_max_connections(),
         config.web.max_connections_per_address,
@@ -208,6 +212,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         actions=actions,
         gateway=gateway,
         guard=guard,
+        legacy=legacy,
     )
 
 

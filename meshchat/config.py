@@ -82,6 +82,18 @@ class WebConfig:
     password: str = ""  # with access = "password": asked at login
 
 
+@dataclass(frozen=True)
+class LegacyConfig:
+    """[legacy]: the bridge to legacy MeshChat 1.x nodes (LEGACY.md)."""
+
+    enabled: bool = True
+    zone: str = ""  # the zone legacy nodes see and feed; "" is the first of node.zones
+    poll_interval_s: float = 10.0
+    max_body_bytes: int = 1024 * 1024
+    max_lines: int = 1000
+    send_message: bool = True
+
+
 PEER_KINDS = ("auto", "native", "legacy")
 ACCESS = ("open", "password", "zone_secret")
 
@@ -105,6 +117,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     action_runner: ActionRunnerConfig = field(default_factory=ActionRunnerConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
+    legacy: LegacyConfig = field(default_factory=LegacyConfig)
     peers: tuple[PeerEntry, ...] = ()
     actions: tuple[ActionEntry, ...] = ()
     gateway_senders: tuple[GatewaySender, ...] = ()
@@ -121,6 +134,11 @@ class Config:
         return [PeerEntry(url) for url in self.sync.peers] + list(self.peers)
 
     @property
+    def legacy_zone(self) -> str:
+        """Return the zone the legacy bridge serves: ``legacy.zone`` or the first zone."""
+        return self.legacy.zone or self.node.zones[0]
+
+    @property
     def listen_port(self) -> int:
         """Return the port part of ``node.listen``."""
         return split_listen(self.node.listen, "node.listen", self.source)[1]
@@ -134,6 +152,7 @@ SECTIONS: dict[str, type[Any]] = {
     "web": WebConfig,
     "action_runner": ActionRunnerConfig,
     "inbound": InboundConfig,
+    "legacy": LegacyConfig,
 }
 # Lists of tables (``[[name]]``), one frozen dataclass per entry.
 LIST_SECTIONS: dict[str, type[Any]] = {
@@ -292,6 +311,15 @@ def validate(config: Config) -> Config:
         raise fail("web.access", "is zone_secret but sync.zone_secret is not set")
     if config.node.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise fail("node.log_level", "must be DEBUG, INFO, WARNING or ERROR")
+    legacy = config.legacy
+    if legacy.zone and legacy.zone not in config.node.zones:
+        raise fail("legacy.zone", f"must be one of node.zones, got {legacy.zone!r}")
+    if not 1 <= legacy.poll_interval_s <= 3600:
+        raise fail("legacy.poll_interval_s", "must be between 1 and 3600")
+    if not 64 * 1024 <= legacy.max_body_bytes <= 16 * 1024 * 1024:
+        raise fail("legacy.max_body_bytes", "must be between 65536 and 16777216")
+    if not 500 <= legacy.max_lines <= 10_000:
+        raise fail("legacy.max_lines", "must be between 500 and 10000")
     actionconfig.validate(
         config.action_runner, config.actions, config.inbound, config.gateway_senders, fail
     )

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from meshchat.actions import http as actions_http
 from meshchat.config import Config
+from meshchat.legacy.cgi import PREFIX as LEGACY_PREFIX
 from meshchat.sync.wire import MAX_BODY_BYTES, PREFIX
 from meshchat.web import routes
 from meshchat.web.history import ChannelsApi, HistoryApi
@@ -66,6 +67,7 @@ def build_app(node: Node) -> web.Application:
     presence = PresenceApi(node.sessions, zones, node.presence)
     actions = actions_http.ActionsApi(node.actions)
     status.actions = actions.summary
+    status.sections["legacy"] = node.legacy.status
     contacts = actions_http.ContactsApi(
         node.actions.offline.store,
         lambda request, csrf: require_session(node.sessions, request, csrf=csrf).signer.callsign,
@@ -74,7 +76,7 @@ def build_app(node: Node) -> web.Application:
 
     # The root has no middleware of its own: each surface maps its errors its own way.
     # Its body limit is the largest any surface takes (sync puts); the JSON API checks a
-    # smaller one itself. Later surfaces mount here too: /cgi-bin/meshchat (legacy).
+    # smaller one itself.
     # Its one middleware counts requests for the connection guard (it maps no errors).
     root = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[node.guard.middleware])
     root.add_routes(routes.top_routes())
@@ -86,6 +88,8 @@ def build_app(node: Node) -> web.Application:
     api.add_routes(actions_http.routes(inbound, actions, contacts))
     root.add_subapp(routes.API, api)
     root.add_subapp(routes.UI, routes.ui_app())
+    if node.legacy.enabled:
+        root.add_subapp(LEGACY_PREFIX, node.legacy.app())
 
     async def background(app: web.Application) -> AsyncIterator[None]:
         del app
@@ -100,6 +104,8 @@ def build_app(node: Node) -> web.Application:
         if node.actions.rules:
             await node.actions.prepare()  # the cursor exists before the first post
             node.tasks.spawn(node.actions.run(), "actions")
+        if node.legacy.enabled:
+            node.tasks.spawn(node.legacy.run(node.http), "legacy poll")
         yield
         await node.close()
 

@@ -49,6 +49,11 @@ class Timing:
     aredn_poll_s: float = 5.0
     aredn_node_poll_s: float = 120.0
     mdns_grace_s: float = 60.0
+    # -- the legacy bridge (LEGACY.md "How legacy nodes sync") --
+    legacy_poll_s: float = 10.0  # poll every legacy peer (legacy nodes poll every 10 s)
+    legacy_not_meshchat_s: float = 600.0  # a peer answering 404 is left alone this long
+    legacy_backoff_max_s: float = 60.0  # cap of the back-off of an unreachable legacy peer
+    legacy_refetch_s: float = 600.0  # pull messages_raw now and then even if nothing changed
 
     @classmethod
     def from_config(cls, config: Config, **overrides: float | int) -> Timing:
@@ -61,6 +66,7 @@ class Timing:
             "aredn_poll_s": config.discovery.aredn_poll_s,
             "aredn_node_poll_s": config.discovery.aredn_node_poll_s,
             "mdns_grace_s": config.discovery.mdns_grace_s,
+            "legacy_poll_s": config.legacy.poll_interval_s,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

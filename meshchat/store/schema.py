@@ -219,10 +219,41 @@ CREATE TABLE last_online (
 ) WITHOUT ROWID;
 """
 
+# The legacy bridge (LEGACY.md "Mapping"): the legacy id map. One row per message line a
+# legacy node sees from this zone: the export of a ``msg`` (DMs never) and the verbatim
+# line of a ``legacy`` record. Derived from ``records`` through a cursor over the change
+# feed, so nothing here is replicated; a pruned record takes its row with it.
+_V4 = """
+CREATE TABLE legacy_lines (
+    record_id BLOB PRIMARY KEY,
+    zone TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    lid INTEGER NOT NULL,      -- the line's id read as hexadecimal: the sort key after epoch
+    line TEXT NOT NULL,        -- the exact line, without its newline
+    digest BLOB NOT NULL,      -- SHA-256 of the line, 16 bytes: a line coming back is known
+    author BLOB NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0  -- its author retracted the msg: no longer exported
+) WITHOUT ROWID;
+CREATE INDEX legacy_lines_window ON legacy_lines(zone, epoch, lid) WHERE deleted = 0;
+CREATE INDEX legacy_lines_digest ON legacy_lines(zone, digest);
+
+-- How far legacy_lines has read the change feed (records.seq), per zone.
+CREATE TABLE legacy_cursor (
+    zone TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TRIGGER records_legacy_delete AFTER DELETE ON records
+WHEN OLD.kind IN ('msg', 'legacy') BEGIN
+    DELETE FROM legacy_lines WHERE record_id = OLD.id;
+END;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
     (3, _V3),
+    (4, _V4),
 ]
 
 

@@ -54,8 +54,10 @@ def parse_line(line: str) -> Service | None:
     zone = _TAG.sub("", name.strip()).strip()
     try:
         parts = urlsplit(link.strip())
-        port = parts.port or 80
+        port = 80 if parts.port is None else parts.port
     except ValueError:  # a port that is not a number, or out of range
+        return None
+    if port == 0:  # arednlink writes port 0 for a service without a link
         return None
     path = parts.path.rstrip("/")
     if parts.scheme != "http" or not parts.hostname or not path.endswith(APP_PATH) or not zone:

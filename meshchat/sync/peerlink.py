@@ -1,7 +1,8 @@
 """The lifecycle of one peer: when to sync it, its back-off, what it serves, each round.
 
 A link runs one loop task and one push task, both cancelled and awaited by ``stop``. A
-round probes a peer of unknown kind (a legacy node is listed, not synced), re-reads a
+round probes a peer of unknown kind (a legacy node is left to the legacy bridge, which
+polls it on its own schedule: the link's loops end), re-reads a
 healthy peer's ``info`` only every ``info_every_s``, syncs every shared zone and ends
 with a presence exchange. Rounds come every jittered ``sync_interval_s``, at once on a
 trigger (the peer appeared or came back), and after the back-off of a failing peer.
@@ -114,6 +115,10 @@ class PeerLink:
                 self._failed("internal error")
             finally:
                 self._in_round = False
+            if peer.kind == "legacy":
+                for task in self._tasks[1:]:
+                    task.cancel()  # the push loop: nothing is pushed to a legacy node
+                return
             jitter = self.ctx.timing.jitter
             interval = self.ctx.timing.sync_interval_s * random.uniform(1 - jitter, 1 + jitter)
             # A failing peer is retried after its back-off, but never later than the next
@@ -158,8 +163,11 @@ class PeerLink:
             found = await probe.examine(
                 self.ctx.http, peer.url, self.ctx.timing.request_timeout_s, read=self.client.info
             )
+            # A legacy MeshChat node: the legacy bridge polls it (LEGACY.md) — unless
+            # the zone has a secret, which no legacy node can carry.
             if found.kind == "legacy":
-                # A legacy MeshChat node: listed, not synced yet (DESIGN §5.3).
+                if self.client.zone_secret:
+                    raise PeerError("only a legacy API answers: it cannot carry the zone secret")
                 peer.kind = "legacy"
                 peer.succeeded(time.time())
                 return

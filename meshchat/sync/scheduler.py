@@ -76,8 +76,8 @@ class SyncScheduler:
             self.gossip,
             self.met,
         )
-        for url in self.config.sync.peers:
-            self.add_peer(url, "static")
+        for entry in self.config.static_peers:
+            self.add_peer(entry.url, "static", entry.kind)
 
     async def stop(self) -> None:
         """Stop every link and every typing notice in flight (the pool is the root's)."""
@@ -87,10 +87,16 @@ class SyncScheduler:
         await self.gossip.close()
         self._ctx = None
 
-    def add_peer(self, url: str, source: str) -> Peer:
-        """Add a peer (from any discovery source) and sync with it at once."""
-        peer, _ = self.peers.add(url, source)
-        if peer.url in self._links or self._ctx is None:
+    def add_peer(self, url: str, source: str, kind: str = "auto") -> Peer:
+        """Add a peer (from any discovery source) and sync with it at once.
+
+        ``kind`` ``legacy`` (a static ``[[peers]]`` entry) needs no link: the legacy
+        bridge polls every legacy peer of the table; ``native`` skips the probe.
+        """
+        peer, new = self.peers.add(url, source)
+        if new and kind in ("native", "legacy"):
+            peer.kind = kind
+        if peer.url in self._links or self._ctx is None or peer.kind == "legacy":
             return peer
         sync = self.config.sync
         client = PeerClient(

@@ -81,11 +81,25 @@ def ui_app() -> web.Application:
 
 def top_routes() -> list[web.RouteDef]:
     """Return the root's own routes: ``/`` and ``/meshchat`` lead to the UI."""
-    return [web.get("/", _to_ui), web.get(UI, _to_ui)]
+    return [web.get("/", _to_ui), web.get(UI, _advertised)]
 
 
 async def _to_ui(request: web.Request) -> web.Response:
     raise web.HTTPFound(UI + "/")
+
+
+# AREDN advertises ``http://HOST:PORT/meshchat`` and stops listing a service whose link
+# does not answer 200 (LEGACY.md), so that exact path answers 200 and leads on to the UI.
+_ADVERTISED = (
+    '<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=/meshchat/">'
+    '<title>MeshChat</title><a href="/meshchat/">MeshChat</a>'
+)
+
+
+async def _advertised(request: web.Request) -> web.Response:
+    response = web.Response(text=_ADVERTISED, content_type="text/html")
+    await security_headers(request, response)
+    return response
 
 
 def _asset(name: str) -> Traversable | None:

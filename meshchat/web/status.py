@@ -46,6 +46,7 @@ class StatusApi:
         self.started = time.monotonic()
         self.actions: ActionsProvider | None = None  # the action log's last runs (root sets it)
         self.full: Callable[[web.Request], bool] = lambda request: True  # web.access
+        self.sections: dict[str, Callable[[], Any]] = {}  # more of the body by key (root sets)
 
     def _public(self) -> dict[str, Any]:
         """Return what the login page needs: the node's name and its zones, nothing else."""
@@ -97,4 +98,5 @@ class StatusApi:
             )
             for zone in self.config.node.zones
         }
+        body.update({key: section() for key, section in self.sections.items()})
         return web.json_response(body)

@@ -310,5 +310,5 @@ async def test_damage_in_the_middle_is_found_at_start(tmp_path: Path, alice: Sig
     for offset in range(page * 8, page * 16):  # scribble over some b-tree pages
         data[offset] = 0x5A
     path.write_bytes(bytes(data))
-    with pytest.raises(StoreError, match="damaged|corrupt"):
+    with pytest.raises(StoreError, match=r"damaged|corrupt"):
         await Store.open(path)

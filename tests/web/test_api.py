@@ -339,3 +339,12 @@ async def test_ui_files_carry_an_etag_and_revalidate_with_a_304(client: ApiClien
     async with client.http.get(client.base + "/meshchat/", headers={"If-None-Match": etag}) as resp:
         assert resp.status == 200  # another file, another tag
         assert resp.headers["Cache-Control"] == "no-cache"
+
+
+async def test_the_advertised_path_answers_200_for_arednss_service_check(
+    client: ApiClient,
+) -> None:
+    async with client.http.get(client.base + "/meshchat", allow_redirects=False) as resp:
+        assert resp.status == 200
+        assert "/meshchat/" in await resp.text()
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
