@@ -22,16 +22,18 @@ from meshchat.store.views import chunks
 CURSOR_KEY = "files:seq"
 CATCH_UP_PAGE = 500
 
-BLOB_GET = "SELECT sha256, size, pinned, added_at FROM blobs WHERE sha256 = ?"
+BLOB_GET = "SELECT sha256, size, pinned, added_at, file_ts FROM blobs WHERE sha256 = ?"
 BLOB_ADD = """
-INSERT INTO blobs (sha256, size, pinned, added_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (sha256) DO UPDATE SET pinned = max(pinned, excluded.pinned)
+INSERT INTO blobs (sha256, size, pinned, added_at, file_ts) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (sha256) DO UPDATE SET
+    pinned = max(pinned, excluded.pinned), file_ts = max(file_ts, excluded.file_ts)
 """
+BLOB_ANNOUNCED = "UPDATE blobs SET file_ts = max(file_ts, ?) WHERE sha256 = ?"
 BLOB_PIN = "UPDATE blobs SET pinned = ? WHERE sha256 = ?"
 BLOB_DELETE = "DELETE FROM blobs WHERE sha256 = ?"
 BLOB_USAGE = "SELECT count(*), coalesce(sum(size), 0) FROM blobs"
-BLOB_OLDEST_UNPINNED = """
-SELECT sha256, size FROM blobs WHERE pinned = 0 ORDER BY added_at, sha256 LIMIT ?
+BLOB_EVICTABLE = """
+SELECT sha256, size FROM blobs WHERE pinned = 0 AND file_ts < ? ORDER BY file_ts, sha256 LIMIT ?
 """
 BLOB_ALL = "SELECT sha256, size FROM blobs"
 
@@ -111,6 +113,7 @@ class BlobRow:
     size: int
     pinned: bool
     added_at: int
+    file_ts: int  # the newest announcement (ms): what eviction orders by
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +148,7 @@ class LegacyListing:
 
 
 def _row(row: Sequence[Any]) -> BlobRow:
-    return BlobRow(bytes(row[0]), int(row[1]), bool(row[2]), int(row[3]))
+    return BlobRow(bytes(row[0]), int(row[1]), bool(row[2]), int(row[3]), int(row[4]))
 
 
 class BlobIndex:
@@ -179,10 +182,17 @@ class BlobIndex:
         rows = await self.store._fetch(BLOB_USAGE, ())
         return int(rows[0][0]), int(rows[0][1])
 
-    async def add_blob(self, sha256: bytes, size: int, pinned: bool, now_ms: int) -> None:
+    async def add_blob(
+        self, sha256: bytes, size: int, pinned: bool, now_ms: int, file_ts: int
+    ) -> None:
         """Record a verified blob (its file is already in place); pinning only adds."""
         async with self.store._write() as conn:
-            await conn.execute(BLOB_ADD, (sha256, size, int(pinned), now_ms))
+            await conn.execute(BLOB_ADD, (sha256, size, int(pinned), now_ms, file_ts))
+
+    async def announced(self, sha256: bytes, file_ts: int) -> None:
+        """A newer file record announces a held blob: it counts as that new."""
+        async with self.store._write() as conn:
+            await conn.execute(BLOB_ANNOUNCED, (file_ts, sha256))
 
     async def set_pinned(self, sha256: bytes, pinned: bool) -> None:
         """Pin a blob (never evicted) or unpin it."""
@@ -194,9 +204,9 @@ class BlobIndex:
         async with self.store._write() as conn:
             await conn.execute(BLOB_DELETE, (sha256,))
 
-    async def oldest_unpinned(self, limit: int) -> list[tuple[bytes, int]]:
-        """Return (hash, size) of the oldest unpinned blobs: the next to evict."""
-        rows = await self.store._fetch(BLOB_OLDEST_UNPINNED, (limit,))
+    async def evictable(self, limit: int, before_ts: int) -> list[tuple[bytes, int]]:
+        """Return (hash, size) of the oldest unpinned blobs announced before ``before_ts``."""
+        rows = await self.store._fetch(BLOB_EVICTABLE, (before_ts, limit))
         return [(bytes(r[0]), int(r[1])) for r in rows]
 
     # --- the index of file records ------------------------------------------------------------

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 __all__ = ["BlobError", "BlobStore", "LocalFile", "NoRoom", "Partial", "TooLarge", "Upload"]
 
 EVICT_BATCH = 32
+NEWEST = 2**63 - 1  # a file_ts newer than any: may evict every unpinned blob
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,14 +166,21 @@ class BlobStore:
         """Start an upload to a temporary file (hashed as it arrives, cut at the size limit)."""
         return Upload(self, self.root / "tmp" / f"{secrets.token_hex(8)}.upload")
 
-    async def download(self, sha256: bytes, size: int) -> Partial:
-        """Reserve room for a blob and open (or resume) its partial file."""
+    async def download(
+        self, sha256: bytes, size: int, file_ts: int, *, force: bool = False
+    ) -> Partial:
+        """Reserve room for a blob announced at ``file_ts`` and open (or resume) its partial.
+
+        Room is made only by evicting blobs announced before it (NoRoom otherwise), so a
+        node whose quota is full keeps the newest files; ``force`` (someone asked for this
+        very file) evicts the oldest whatever their age.
+        """
         if size > self.max_file_bytes:
             raise TooLarge(f"{size} bytes is over this node's limit of {self.max_file_bytes}")
         if sha256 in self._reserved:
             raise BlobError("this blob is already being fetched")
         async with self._lock:
-            await self._make_room(size)
+            await self._make_room(size, NEWEST if force else file_ts)
             self._reserved[sha256] = size
         try:
             path = self._partial(sha256)
@@ -180,29 +188,33 @@ class BlobStore:
         except BaseException:
             self._reserved.pop(sha256, None)
             raise
-        return Partial(self, sha256, size, path, hasher, length)
+        return Partial(self, sha256, size, path, hasher, length, NEWEST if force else file_ts)
+
+    async def announced(self, sha256: bytes, file_ts: int) -> None:
+        """A newer file record announces a held blob: evict it no earlier than that."""
+        await self.index.announced(sha256, file_ts)
 
     async def room_for(self, size: int) -> bool:
-        """Tell whether a blob of ``size`` could be admitted (evicting unpinned ones)."""
+        """Tell whether a new upload of ``size`` could be admitted (evicting unpinned ones)."""
         if size > self.max_file_bytes or size > self.quota_bytes:
             return False
         count, used = await self.index.usage()
         del count
         if used + sum(self._reserved.values()) + size <= self.quota_bytes:
             return True
-        evictable = sum(s for _, s in await self.index.oldest_unpinned(10_000))
+        evictable = sum(s for _, s in await self.index.evictable(10_000, NEWEST))
         return used - evictable + sum(self._reserved.values()) + size <= self.quota_bytes
 
-    async def _make_room(self, size: int, reserved_for: bytes | None = None) -> None:
-        """Evict the oldest unpinned blobs until ``size`` more fits; NoRoom when it cannot."""
+    async def _make_room(self, size: int, file_ts: int, reserved_for: bytes | None = None) -> None:
+        """Evict the oldest unpinned blobs older than ``file_ts`` until ``size`` more fits."""
         if size > self.quota_bytes:
             raise NoRoom(f"{size} bytes is over this node's file quota ({self.quota_bytes})")
         _, used = await self.index.usage()
         reserved = sum(s for sha, s in self._reserved.items() if sha != reserved_for)
         while used + reserved + size > self.quota_bytes:
-            victims = await self.index.oldest_unpinned(EVICT_BATCH)
+            victims = await self.index.evictable(EVICT_BATCH, file_ts)
             if not victims:
-                raise NoRoom("the file quota is full of pinned files")
+                raise NoRoom("the file quota is full of newer or pinned files")
             for sha, victim_size in victims:
                 await self._evict(sha)
                 used -= victim_size
@@ -226,14 +238,19 @@ class BlobStore:
         """Pin a held blob (never evicted) or unpin it."""
         await self.index.set_pinned(sha256, pinned)
 
-    async def _admit(self, sha256: bytes, size: int, source: Path, pinned: bool) -> BlobRow:
+    async def _admit(
+        self, sha256: bytes, size: int, source: Path, pinned: bool, file_ts: int | None = None
+    ) -> BlobRow:
         """Move verified bytes into place and record them (or keep the copy already held)."""
+        now = wall_ms()
         async with self._lock:
             held = await self.index.blob(sha256)
             if held is None:
-                await self._make_room(size, reserved_for=sha256)
+                # An upload, or a download someone asked for, counts as announced now.
+                ts = now if file_ts is None or file_ts == NEWEST else file_ts
+                await self._make_room(size, NEWEST if ts == now else ts, reserved_for=sha256)
                 await asyncio.to_thread(place, source, self._path(sha256))
-                await self.index.add_blob(sha256, size, pinned, wall_ms())
+                await self.index.add_blob(sha256, size, pinned, now, ts)
             else:
                 with contextlib.suppress(FileNotFoundError):
                     await asyncio.to_thread(os.unlink, source)

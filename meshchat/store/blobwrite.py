@@ -89,13 +89,21 @@ class Partial:
     """A download in progress: appended to in order, verified against its hash at the end."""
 
     def __init__(
-        self, store: BlobStore, sha256: bytes, size: int, path: Path, hasher: Any, offset: int
+        self,
+        store: BlobStore,
+        sha256: bytes,
+        size: int,
+        path: Path,
+        hasher: Any,
+        offset: int,
+        file_ts: int,
     ) -> None:
         self.store = store
         self.sha256 = sha256
         self.size = size
         self.path = path
         self.offset = offset  # the bytes already here: the next request starts at this one
+        self.file_ts = file_ts
         self._hash = hasher
 
     async def append(self, data: bytes) -> None:
@@ -111,7 +119,7 @@ class Partial:
             await self.discard()
             return False
         await asyncio.to_thread(write_at_end, self.path, b"", self._hash, sync=True)
-        await self.store._admit(self.sha256, self.size, self.path, pinned)
+        await self.store._admit(self.sha256, self.size, self.path, pinned, self.file_ts)
         return True
 
     async def discard(self) -> None:

@@ -224,14 +224,16 @@ CREATE TABLE last_online (
 # cursor), and the file lists legacy peers serve (filled by the legacy bridge).
 _V4 = """
 -- A blob whose bytes are on this node, verified, under data_dir/blobs/ (store/blobs.py).
--- Unpinned blobs are evicted oldest first (added_at) when the quota needs room.
+-- ``file_ts`` is the ts of the newest file record announcing it (an upload: its time):
+-- when the quota needs room, unpinned blobs go oldest file_ts first, and only for a newer one.
 CREATE TABLE blobs (
     sha256 BLOB PRIMARY KEY,
     size INTEGER NOT NULL,
     pinned INTEGER NOT NULL DEFAULT 0,
-    added_at INTEGER NOT NULL
+    added_at INTEGER NOT NULL,
+    file_ts INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX blobs_evict ON blobs(added_at) WHERE pinned = 0;
+CREATE INDEX blobs_evict ON blobs(file_ts) WHERE pinned = 0;
 
 -- Every ``file`` record stored here, by content hash and name; ``seq`` is records.seq.
 -- Rows of pruned records are dropped when the index next catches up (it joins records).

@@ -53,11 +53,11 @@ async def test_ranges_read_back_exactly(blobs: BlobStore) -> None:
 async def test_a_download_resumes_from_its_partial_file(blobs: BlobStore, tmp_path: Path) -> None:
     data = os.urandom(100_000)
     sha = hashlib.sha256(data).digest()
-    first = await blobs.download(sha, len(data))
+    first = await blobs.download(sha, len(data), 1)
     await first.append(data[:40_000])
     first.close()  # the link went away; the partial file stays
     assert (await blobs.info(sha)) is None
-    again = await blobs.download(sha, len(data))
+    again = await blobs.download(sha, len(data), 1)
     assert again.offset == 40_000
     await again.append(data[40_000:])
     assert await again.finish()
@@ -69,7 +69,7 @@ async def test_a_download_resumes_from_its_partial_file(blobs: BlobStore, tmp_pa
 async def test_bytes_that_do_not_match_their_hash_are_refused(blobs: BlobStore) -> None:
     data = os.urandom(50_000)
     sha = hashlib.sha256(data).digest()
-    partial = await blobs.download(sha, len(data))
+    partial = await blobs.download(sha, len(data), 1)
     await partial.append(data[:-1] + bytes([data[-1] ^ 1]))
     assert not await partial.finish()
     assert partial.offset == 0  # dropped: the next attempt starts over
@@ -81,11 +81,11 @@ async def test_bytes_that_do_not_match_their_hash_are_refused(blobs: BlobStore) 
 
 async def test_one_download_of_a_blob_at_a_time(blobs: BlobStore) -> None:
     sha = hashlib.sha256(b"abc").digest()
-    partial = await blobs.download(sha, 3)
+    partial = await blobs.download(sha, 3, 1)
     with pytest.raises(BlobError):
-        await blobs.download(sha, 3)
+        await blobs.download(sha, 3, 1)
     partial.close()
-    (await blobs.download(sha, 3)).close()
+    (await blobs.download(sha, 3, 1)).close()
 
 
 async def test_quota_evicts_the_oldest_unpinned_blobs_first(store: Store, tmp_path: Path) -> None:
@@ -97,13 +97,25 @@ async def test_quota_evicts_the_oldest_unpinned_blobs_first(store: Store, tmp_pa
     newest = await upload(blobs, os.urandom(60_000), pinned=False)  # needs 30,000 more
     assert await blobs.held([pinned, old, new, newest]) == {pinned, new, newest}
     assert (await blobs.usage())["bytes"] <= 250_000
-    # Room for a download is made the same way, and a reservation counts until it ends.
+    # Room for a download is made the same way, only by evicting files announced before
+    # it, and a reservation counts until it ends.
     data = os.urandom(90_000)
-    partial = await blobs.download(hashlib.sha256(data).digest(), len(data))
+    sha = hashlib.sha256(data).digest()
+    with pytest.raises(NoRoom):  # announced long ago: it would push newer files out
+        await blobs.download(sha, len(data), 1)
+    assert await blobs.held([new, newest]) == {new, newest}
+    partial = await blobs.download(sha, len(data), 2**62)
     assert await blobs.held([new, newest]) == {newest}  # 160,000 + 90,000 fits
     await partial.append(data)
     assert await partial.finish()
     partial.close()
+    # Asked for by someone here, an old file is fetched anyway and counts as new.
+    old_data = os.urandom(50_000)
+    forced = await blobs.download(hashlib.sha256(old_data).digest(), 50_000, 1, force=True)
+    assert await blobs.held([newest, sha]) == {sha}
+    await forced.append(old_data)
+    assert await forced.finish()
+    forced.close()
 
 
 async def test_pinned_blobs_are_never_evicted(store: Store, tmp_path: Path) -> None:
@@ -113,7 +125,7 @@ async def test_pinned_blobs_are_never_evicted(store: Store, tmp_path: Path) -> N
     with pytest.raises(NoRoom):
         await upload(blobs, os.urandom(60_000), pinned=False)
     with pytest.raises(TooLarge):
-        await blobs.download(os.urandom(32), 100_001)
+        await blobs.download(os.urandom(32), 100_001, 1)
     assert await blobs.held([kept]) == {kept}
     await blobs.pin(kept, False)
     assert await blobs.room_for(60_000)
