@@ -33,9 +33,11 @@ from meshchat.presence import PresenceService, TypingEntry
 from meshchat.records import Policy
 from meshchat.retention import Retention
 from meshchat.store.actions import ActionStore
+from meshchat.store.blobs import BlobStore
 from meshchat.store.contacts import ContactStore
 from meshchat.store.db import Store
 from meshchat.sync import discovery
+from meshchat.sync.blobfetch import BlobFetcher
 from meshchat.sync.contacts import ContactLog
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.scheduler import SyncScheduler
@@ -45,6 +47,7 @@ from meshchat.tasks import TaskGroup
 from meshchat.timing import Timing, horizon_ms
 from meshchat.web import routes
 from meshchat.web.auth import RateLimiter, Sessions
+from meshchat.web.files import FilesApi
 from meshchat.web.history import ChannelsApi, HistoryApi
 from meshchat.web.live import LiveHub
 from meshchat.web.login import LoginApi, Visits, require_session
@@ -96,6 +99,8 @@ class Node:
     tasks: TaskGroup
     actions: ActionService
     gateway: Gateway  # posts gateway messages; the legacy send_message gets ``gateway.post``
+    blobs: BlobStore  # files' bytes; the legacy bridge reads local_files / local_file here
+    fetcher: BlobFetcher
     http: aiohttp.ClientSession | None = None  # the one client pool, open while serving
 
     @property
@@ -150,6 +155,8 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
             live.typing(zone, entry, local=False)
         scheduler.send_typing(zone, entries, exclude=source)
 
+    blobs = await BlobStore.create(store, config.node.data_dir / "blobs", config.files)
+    fetcher = BlobFetcher(blobs, config, timing, key_hex, scheduler.links.values)
     sync = SyncServer(
         config,
         store,
@@ -160,6 +167,8 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         contacts,
         typing_from_peer,
         horizon_ms(config),
+        blobs,
+        fetcher.before_serving,
     )
     retention = Retention(store, config.store, horizon_ms(config), zones, index.invalidate)
     offline_ms = int(config.action_runner.offline_after_s * 1000)
@@ -172,6 +181,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     ingestor.subscribe(scheduler.on_records)
     ingestor.subscribe(live.on_records)
     ingestor.subscribe(actions.on_records)
+    ingestor.subscribe(fetcher.on_records)
     return Node(
         config,
         timing,
@@ -193,6 +203,8 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         tasks,
         actions,
         gateway,
+        blobs,
+        fetcher,
     )
 
 
@@ -244,6 +256,9 @@ def build_app(node: Node) -> web.Application:
         lambda request, csrf: require_session(node.sessions, request, csrf=csrf).signer.callsign,
     )
     inbound = actions_http.InboundApi(node.gateway, cfg.inbound.token)
+    files = FilesApi(
+        node.blobs, node.outbox, node.sessions, zones, cfg.web.max_text_bytes, node.fetcher
+    )
 
     # The root has no middleware of its own: each surface maps its errors its own way.
     # Its body limit is the largest any surface takes (sync puts); the JSON API checks a
@@ -253,6 +268,7 @@ def build_app(node: Node) -> web.Application:
     root.add_subapp(PREFIX, node.sync.app())
     api = routes.api_app(login, messages, history, channels, status, presence, node.live)
     api.add_routes(actions_http.routes(inbound, actions, contacts))
+    api.add_routes(routes.files_routes(files))
     root.add_subapp(routes.API, api)
     root.add_subapp(routes.UI, routes.ui_app())
 
@@ -265,6 +281,7 @@ def build_app(node: Node) -> web.Application:
         node.tasks.spawn(node.retention.run(node.timing.prune_interval_s), "prune")
         await node.scheduler.start(node.http)
         node.tasks.spawn(node.scheduler.presence_loop(), "presence")
+        node.tasks.spawn(node.fetcher.run(), "blob fetch")
         node.tasks.spawn(node.live.run(), "live")
         if node.actions.rules:
             await node.actions.prepare()  # the cursor exists before the first post
