@@ -257,7 +257,7 @@ class BlobFetcher:
             partial = await self.blobs.download(want.sha256, want.size, want.ts, force=want.forced)
         except (TooLarge, NoRoom) as exc:
             self.stats[exc.code] += 1
-            log.info("not fetching blob %s: %s", want.sha256.hex()[:16], exc)
+            log.debug("not fetching blob %s: %s", want.sha256.hex()[:16], exc)
             self._done(want, False)
             return
         except BlobError:
