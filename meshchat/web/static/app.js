@@ -13,6 +13,7 @@ import { showContacts } from "./contacts.js";
 import { closeMenu, wireControls } from "./controls.js";
 import { $, CALLSIGN_RULE, normalizeCallsign } from "./dom.js";
 import { liveEvents } from "./events.js";
+import { wireFiles } from "./files.js";
 import { configureList } from "./list.js";
 import { Live } from "./live.js";
 import * as notify from "./notify.js";
@@ -24,6 +25,7 @@ import { useComposer } from "./send.js";
 import { Sidebar } from "./sidebar.js";
 import { S } from "./state.js";
 import { openThread, refreshThread } from "./threads.js";
+import { wireUploads } from "./upload.js";
 
 // -- login -----------------------------------------------------------------------------
 
@@ -148,6 +150,8 @@ async function boot() {
   $("logout").addEventListener("click", logout);
   $("logout-phone").addEventListener("click", logout);
   wireControls();
+  wireFiles();
+  wireUploads();
   api.setLoggedOutHandler(() => showLogin("Your session ended: please log in again."));
   try {
     const session = await api.get("session", undefined, { quiet401: true });

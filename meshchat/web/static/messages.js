@@ -2,6 +2,7 @@
 // reactions and the actions the viewer may take. Everything user-written is text.
 
 import { el, formatText, fullTime, maidenhead, shortTime } from "./dom.js";
+import { fileBlock } from "./files.js";
 
 export const QUICK_EMOJI = ["👍", "❤️", "😂", "✅", "👀", "🙏"];
 
@@ -94,9 +95,7 @@ export function messageRow(m, ctx) {
   const body = el("div", { class: "text" });
   if (m.deleted) body.append(el("em", { class: "muted" }, "message deleted"));
   else body.append(...formatText(m.text, ctx.me));
-  if (m.kind === "file" && m.file) {
-    body.append(el("div", { class: "muted" }, `📎 ${m.file.name || "file"} (${m.file.size || "?"} bytes)`));
-  }
+  if (m.kind === "file" && m.file && !m.deleted) body.append(fileBlock(m));
   row.append(body);
   if (m.geo && !m.deleted) row.append(geoLine(m.geo));
 
