@@ -31,7 +31,7 @@ from meshchat.store.blobs import BlobError, BlobStore, NoRoom, Partial, TooLarge
 from meshchat.sync import blobwire, zoneauth
 from meshchat.sync.client import SKIP_HEADERS, PeerClient, read_capped
 from meshchat.sync.peerlink import PeerLink
-from meshchat.sync.wire import NODE_HEADER, PREFIX
+from meshchat.sync.wire import CONTACT_ID_CHARS, NODE_HEADER, PREFIX
 from meshchat.timing import Timing, horizon_ms
 
 log = logging.getLogger(__name__)
@@ -76,11 +76,12 @@ async def get_range(
 ) -> bytes:
     """GET bytes ``first..last`` of a blob from one peer; exactly those bytes or an error."""
     path_qs = f"{client.base_path}{PREFIX}/blob/{sha256.hex()}"
-    headers = {"Range": f"bytes={first}-{last}", NODE_HEADER: node_id}
+    # Who asks, in the short form a reconcile uses: the server lets its pushes to us go first.
+    headers = {"Range": f"bytes={first}-{last}", NODE_HEADER: node_id[:CONTACT_ID_CHARS]}
     if client.zone_secret:
         headers.update(zoneauth.sign(client.zone_secret, "GET", path_qs, b"", time.time()))
     url = client.peer.url.rstrip("/").removesuffix(client.base_path) + path_qs
-    client.peer.bytes_out += len(path_qs) + len(node_id) + 40
+    client.peer.bytes_out += len(path_qs) + 60
     want = last - first + 1
     try:
         async with client.http.get(
@@ -175,7 +176,9 @@ class BlobFetcher:
 
     async def before_serving(self, caller: str) -> None:
         """Let records queued for ``caller`` go out before a blob reply to it (bounded)."""
-        link = next((k for k in self.links() if k.peer.node_id == caller), None)
+        if len(caller) < CONTACT_ID_CHARS:
+            return
+        link = next((k for k in self.links() if k.peer.node_id.startswith(caller)), None)
         if link is not None:
             await wait_until(lambda: link.pusher.idle, self.timing.blob_yield_max_s)
 

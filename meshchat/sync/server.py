@@ -273,8 +273,9 @@ class SyncServer:
         response = web.StreamResponse(status=200 if span is None else 206)
         response.content_type = "application/octet-stream"
         response.content_length = last - first + 1
-        response.headers["Accept-Ranges"] = "bytes"
-        if span is not None:
+        if span is None:
+            response.headers["Accept-Ranges"] = "bytes"
+        else:
             response.headers["Content-Range"] = blobwire.content_range(first, last, held.size)
         try:
             await response.prepare(request)

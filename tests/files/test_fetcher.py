@@ -172,12 +172,13 @@ async def test_the_server_side_lets_pushes_go_first(blobs: BlobStore) -> None:
         timing = dataclasses.replace(FAST, blob_yield_max_s=0.3)
         f = BlobFetcher(blobs, config.Config(), timing, "cd" * 32, lambda: [link])
         start = time.monotonic()
-        await f.before_serving("ef" * 32)  # waits, but never longer than the cap
+        await f.before_serving("ef" * 8)  # waits, but never longer than the cap
         assert 0.25 < time.monotonic() - start < 2
         link.pusher.idle = True
         start = time.monotonic()
         await f.before_serving("ef" * 32)
         await f.before_serving("00" * 32)  # not a peer of ours: no wait
+        await f.before_serving("")  # no name at all: no wait
         assert time.monotonic() - start < 0.2
 
 
