@@ -233,7 +233,7 @@ class BlobFetcher:
             if not waiter.done():
                 waiter.set_result(held)
 
-    def _retry(self, want: Want) -> None:
+    def _retry(self, want: Want, backoff: bool = True) -> None:
         """Nobody gave it whole: answer whoever waits, try again later (replication on)."""
         for waiter in want.waiters:
             if not waiter.done():
@@ -242,8 +242,9 @@ class BlobFetcher:
         if not self.files.replicate:
             self._wants.pop(want.sha256, None)
             return
-        want.attempts += 1
-        delay = self.timing.blob_retry_s * 2 ** min(want.attempts - 1, 20)
+        if backoff:
+            want.attempts += 1
+        delay = self.timing.blob_retry_s * 2 ** min(max(want.attempts - 1, 0), 20)
         want.due = time.monotonic() + min(delay, self.timing.blob_retry_max_s)
 
     async def _attempt(self, want: Want) -> None:
@@ -254,7 +255,7 @@ class BlobFetcher:
         live = [k for k in self.links() if k.peer.live]
         candidates = sorted(live, key=lambda k: k.peer.name != want.node)
         if not candidates and want.size:
-            self._retry(want)
+            self._retry(want, backoff=False)  # no peer is up: not this blob's fault
             return
         try:
             partial = await self.blobs.download(want.sha256, want.size, want.ts, force=want.forced)

@@ -143,16 +143,22 @@ class FilesApi:
             if upload is not None:
                 await upload.abort()
             raise
-        record = await self.outbox.file(
-            session.signer,
-            zone,
-            channel,
-            name=name,
-            size=held.size,
-            mime=mime,
-            sha256=held.sha256,
-            caption=caption or None,
-        )
+        try:
+            record = await self.outbox.file(
+                session.signer,
+                zone,
+                channel,
+                name=name,
+                size=held.size,
+                mime=mime,
+                sha256=held.sha256,
+                caption=caption or None,
+            )
+        except BaseException:
+            # Not announced (a refused record): the copy may be evicted like any other.
+            if await self.blobs.index.newest_of(held.sha256) is None:
+                await self.blobs.pin(held.sha256, False)
+            raise
         reply = {"sha256": held.sha256.hex(), "id": record.id_hex, "ts": record.ts, "name": name}
         return web.json_response({**reply, "size": held.size, "mime": mime}, status=201)
 

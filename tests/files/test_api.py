@@ -231,3 +231,20 @@ async def test_an_evicted_file_stays_listed_as_not_here(
     assert entry["available"] is False
     status, _, _ = await fetch(client, entry["url"])
     assert status == 404  # no peer has it either (and replication is on: no waiting)
+
+
+async def test_a_file_whose_record_is_refused_is_not_kept_pinned(tmp_path: Path) -> None:
+    node = await start_node(tmp_path / "data", store__author_quota_per_hour=1)
+    api = ApiClient(node.url)
+    try:
+        await api.login("W1AW")
+        assert (await send(api, form(b"first"))).status == 201
+        refused = await send(api, form(b"second"))
+        assert refused.status == 429
+        held = await node.node.blobs.info(hashlib.sha256(b"second").digest())
+        assert held is not None and not held.pinned  # evictable: nothing announces it
+        first = await node.node.blobs.info(hashlib.sha256(b"first").digest())
+        assert first is not None and first.pinned
+    finally:
+        await api.close()
+        await node.stop()
