@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,7 +131,7 @@ class BlobStore:
 
     async def iter_bytes(
         self, sha256: bytes, start: int = 0, end: int | None = None, piece: int = 64 * 1024
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """Yield the bytes ``start..end`` (inclusive; default: all) of a held blob."""
         async with self.reader(sha256) as reader:
             if reader is None:

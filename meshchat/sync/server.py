@@ -7,6 +7,7 @@ middleware), never a crash (docs/sync-threat-model.md). Replies carry no browser
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -279,8 +280,10 @@ class SyncServer:
             response.headers["Content-Range"] = blobwire.content_range(first, last, held.size)
         try:
             await response.prepare(request)
-            async for piece in self.blobs.iter_bytes(sha256, first, last):
-                await response.write(piece)
+            # aclosing: a peer that hangs up mid-reply must not leave the file open.
+            async with contextlib.aclosing(self.blobs.iter_bytes(sha256, first, last)) as pieces:
+                async for piece in pieces:
+                    await response.write(piece)
             await response.write_eof()
         except ConnectionError:  # the peer hung up: it resumes from what it got
             self.errors["blob_cut"] += 1

@@ -9,6 +9,7 @@ as an attachment unless it is a raster image (web/filenames.py).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Protocol
 
 from aiohttp import MultipartReader, web
@@ -237,8 +238,9 @@ class FilesApi:
         response.content_type = filenames.served_type(mime)
         response.content_length = held.size
         await response.prepare(request)
-        async for piece in self.blobs.iter_bytes(sha256):
-            await response.write(piece)
+        async with contextlib.aclosing(self.blobs.iter_bytes(sha256)) as pieces:
+            async for piece in pieces:
+                await response.write(piece)
         await response.write_eof()
         return response
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import time
@@ -15,6 +16,7 @@ from meshchat import records
 from meshchat.app import RunningNode
 from meshchat.sync import zoneauth
 from tests.files.helpers import upload
+from tests.mesh import eventually
 from tests.nodes import start_node
 
 DATA = os.urandom(100_000)
@@ -80,5 +82,30 @@ async def test_with_a_zone_secret_blob_requests_are_authenticated(tmp_path: Path
         wrong = zoneauth.sign("another secret", "GET", PATH, b"", time.time())
         status, _, _ = await get(node, Range="bytes=0-9", **wrong)
         assert status == 401
+    finally:
+        await node.stop()
+
+
+async def test_a_peer_that_hangs_up_mid_reply_is_counted(tmp_path: Path) -> None:
+    big = os.urandom(24 * 1024 * 1024)  # more than loopback socket buffers take
+    node = await start_node(tmp_path / "data", files__max_file_bytes=len(big))
+    try:
+        await upload(node.node.blobs, big, piece=1024 * 1024)
+        host, port = node.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        path = f"/sync/v1/blob/{hashlib.sha256(big).hexdigest()}"
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await writer.drain()
+        assert (await reader.read(100)).startswith(b"HTTP/1.1 200")
+        writer.close()
+        await writer.wait_closed()
+
+        async def counted() -> bool:
+            return node.node.sync.errors["blob_cut"] == 1
+
+        await eventually(counted, 10, "the cut counted")
+        # The node still serves (nothing was left half-open that matters).
+        status, body, _ = await get(node, path, Range="bytes=0-9")
+        assert status == 206 and body == big[:10]
     finally:
         await node.stop()
