@@ -177,9 +177,9 @@ class BlobStore:
         """
         if size > self.max_file_bytes:
             raise TooLarge(f"{size} bytes is over this node's limit of {self.max_file_bytes}")
-        if sha256 in self._reserved:
-            raise BlobError("this blob is already being fetched")
         async with self._lock:
+            if sha256 in self._reserved:
+                raise BlobError("this blob is already being fetched")
             await self._make_room(size, NEWEST if force else file_ts)
             self._reserved[sha256] = size
         try:

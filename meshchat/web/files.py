@@ -104,6 +104,11 @@ class FilesApi:
             fail(413, "too_large", f"files are at most {limit} bytes on this node")
         if request.content_type != "multipart/form-data":
             fail(415, "unsupported_media_type", "send the file as multipart/form-data")
+        # The file is at least the body less its other parts: refuse now if even that
+        # cannot fit (pinned files fill the quota), rather than after the whole upload.
+        least = (request.content_length or 0) - self.max_text_bytes - SLACK_BYTES
+        if least > 0 and not await self.blobs.room_for(least):
+            fail(507, "quota_full", "this node's file quota is full of pinned files")
         fields: dict[str, str] = {}
         upload: Upload | None = None
         name = mime = ""

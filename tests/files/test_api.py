@@ -248,3 +248,21 @@ async def test_a_file_whose_record_is_refused_is_not_kept_pinned(tmp_path: Path)
     finally:
         await api.close()
         await node.stop()
+
+
+async def test_an_upload_the_quota_cannot_hold_is_refused_before_it_is_read(
+    tmp_path: Path,
+) -> None:
+    node = await start_node(
+        tmp_path / "data", files__quota_bytes=100_000, files__max_file_bytes=100_000
+    )
+    api = ApiClient(node.url)
+    try:
+        await api.login("W1AW")
+        assert (await send(api, form(os.urandom(60_000)))).status == 201  # pinned: stays
+        reply = await send(api, form(os.urandom(90_000)))
+        assert reply.status == 507 and reply.body["error"] == "quota_full"
+        assert (await node.node.blobs.usage())["count"] == 1
+    finally:
+        await api.close()
+        await node.stop()
