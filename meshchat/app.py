@@ -34,9 +34,11 @@ from meshchat.presence import PresenceService, TypingEntry
 from meshchat.records import Policy
 from meshchat.retention import Retention
 from meshchat.store.actions import ActionStore
+from meshchat.store.blobs import BlobStore
 from meshchat.store.contacts import ContactStore
 from meshchat.store.db import Store
 from meshchat.sync import discovery
+from meshchat.sync.blobfetch import BlobFetcher
 from meshchat.sync.contacts import ContactLog
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.scheduler import SyncScheduler
@@ -93,6 +95,8 @@ class Node:
     gateway: Gateway  # posts gateway messages; the legacy send_message gets ``gateway.post``
     guard: ConnectionGuard
     legacy: LegacyBridge
+    blobs: BlobStore  # files' bytes; the legacy bridge reads local_files / local_file here
+    fetcher: BlobFetcher
     http: aiohttp.ClientSession | None = None  # the one client pool, open while serving
 
     @property
@@ -161,6 +165,8 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
             live.typing(zone, entry, local=False)
         scheduler.send_typing(zone, entries, exclude=source)
 
+    blobs = await BlobStore.create(store, config.node.data_dir / "blobs", config.files)
+    fetcher = BlobFetcher(blobs, config, timing, key_hex, scheduler.links.values)
     sync = SyncServer(
         config,
         store,
@@ -171,6 +177,8 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         contacts,
         typing_from_peer,
         horizon_ms(config),
+        blobs,
+        fetcher.before_serving,
     )
     retention = Retention(store, config.store, horizon_ms(config), zones, index.invalidate)
     offline_ms = int(config.action_runner.offline_after_s * 1000)
@@ -184,6 +192,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     ingestor.subscribe(scheduler.on_records)
     ingestor.subscribe(live.on_records)
     ingestor.subscribe(actions.on_records)
+    ingestor.subscribe(fetcher.on_records)
     ingestor.subscribe(legacy.on_records)
     guard = ConnectionGuard(
         config.web.max_connections or default_max_connections(),
@@ -213,6 +222,8 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         gateway=gateway,
         guard=guard,
         legacy=legacy,
+        blobs=blobs,
+        fetcher=fetcher,
     )
 
 

@@ -94,6 +94,17 @@ class LegacyConfig:
     send_message: bool = True
 
 
+@dataclass(frozen=True)
+class FilesConfig:
+    """[files]: shared files, their blobs and how this node replicates them (DESIGN §5.4)."""
+
+    max_file_bytes: int = 10 * 1024 * 1024
+    quota_bytes: int = 512 * 1024 * 1024
+    replicate: bool = True
+    chunk_bytes: int = 32 * 1024
+    download_wait_s: float = 60.0
+
+
 PEER_KINDS = ("auto", "native", "legacy")
 ACCESS = ("open", "password", "zone_secret")
 
@@ -115,6 +126,7 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    files: FilesConfig = field(default_factory=FilesConfig)
     action_runner: ActionRunnerConfig = field(default_factory=ActionRunnerConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
     legacy: LegacyConfig = field(default_factory=LegacyConfig)
@@ -150,6 +162,7 @@ SECTIONS: dict[str, type[Any]] = {
     "sync": SyncConfig,
     "discovery": DiscoveryConfig,
     "web": WebConfig,
+    "files": FilesConfig,
     "action_runner": ActionRunnerConfig,
     "inbound": InboundConfig,
     "legacy": LegacyConfig,
@@ -309,6 +322,13 @@ def validate(config: Config) -> Config:
         raise fail("web.password", 'must be at least 8 characters with web.access = "password"')
     if web.access == "zone_secret" and not config.sync.zone_secret:
         raise fail("web.access", "is zone_secret but sync.zone_secret is not set")
+    files = config.files
+    if not 1 <= files.max_file_bytes <= files.quota_bytes:
+        raise fail("files.max_file_bytes", "must be positive and at most files.quota_bytes")
+    if not 4096 <= files.chunk_bytes <= 262_144:
+        raise fail("files.chunk_bytes", "must be between 4096 and 262144")
+    if files.download_wait_s <= 0:
+        raise fail("files.download_wait_s", "must be positive")
     if config.node.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise fail("node.log_level", "must be DEBUG, INFO, WARNING or ERROR")
     legacy = config.legacy

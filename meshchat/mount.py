@@ -18,6 +18,7 @@ from meshchat.config import Config
 from meshchat.legacy.cgi import PREFIX as LEGACY_PREFIX
 from meshchat.sync.wire import MAX_BODY_BYTES, PREFIX
 from meshchat.web import routes
+from meshchat.web.files import FilesApi
 from meshchat.web.history import ChannelsApi, HistoryApi
 from meshchat.web.login import LoginApi, access_middleware, can_read, require_session
 from meshchat.web.messages import MessagesApi
@@ -73,6 +74,9 @@ def build_app(node: Node) -> web.Application:
         lambda request, csrf: require_session(node.sessions, request, csrf=csrf).signer.callsign,
     )
     inbound = actions_http.InboundApi(node.gateway, cfg.inbound.token)
+    files = FilesApi(
+        node.blobs, node.outbox, node.sessions, zones, cfg.web.max_text_bytes, node.fetcher
+    )
 
     # The root has no middleware of its own: each surface maps its errors its own way.
     # Its body limit is the largest any surface takes (sync puts); the JSON API checks a
@@ -86,6 +90,7 @@ def build_app(node: Node) -> web.Application:
     api = routes.api_app(login, messages, history, channels, status, presence, node.live, gate)
     status.full = can_read(node.sessions, closed)
     api.add_routes(actions_http.routes(inbound, actions, contacts))
+    api.add_routes(routes.files_routes(files))
     root.add_subapp(routes.API, api)
     root.add_subapp(routes.UI, routes.ui_app())
     if node.legacy.enabled:
@@ -106,6 +111,7 @@ def build_app(node: Node) -> web.Application:
             node.tasks.spawn(node.actions.run(), "actions")
         if node.legacy.enabled:
             node.tasks.spawn(node.legacy.run(node.http), "legacy poll")
+        node.tasks.spawn(node.fetcher.run(), "blob fetch")
         yield
         await node.close()
 

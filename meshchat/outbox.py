@@ -109,6 +109,32 @@ class Outbox:
         body = {"target": target.id, "emoji": emoji, "callsign": signer.callsign}
         return await self.publish(signer.key, target.zone, "react", body)
 
+    async def file(
+        self,
+        signer: Signer,
+        zone: str,
+        channel: str,
+        *,
+        name: str,
+        size: int,
+        mime: str,
+        sha256: bytes,
+        caption: str | None = None,
+    ) -> Record:
+        """Announce a file whose blob is already stored here (DESIGN §2.1, §5.4)."""
+        body: dict[str, Any] = {
+            "callsign": signer.callsign,
+            "channel": channel,
+            "name": name,
+            "size": size,
+            "mime": mime,
+            "sha256": sha256,
+            "node": self.node_name,
+        }
+        if caption:
+            body["caption"] = caption
+        return await self.publish(signer.key, zone, "file", body)
+
     async def channel(self, signer: Signer, zone: str, name: str, topic: str) -> Record:
         """Declare a channel or set its topic."""
         body = {"name": name, "topic": topic, **_for(signer)}

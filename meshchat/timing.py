@@ -44,6 +44,12 @@ class Timing:
     head_timeout_s: float = 10.0  # a request head that has begun must be in by then
     body_timeout_s: float = 30.0  # a request body must be read by then
     login_window_s: float = 60.0  # the sliding window of the login rate limit
+    # -- files (DESIGN §5.4) --
+    blob_retry_s: float = 5.0  # a blob no live peer had is asked for again after this; it doubles
+    blob_retry_max_s: float = 300.0  # ...up to this cap
+    blob_rescan_s: float = 300.0  # look for announced files whose bytes are still missing
+    blob_yield_max_s: float = 10.0  # the longest a chunk request waits for a busy peer link
+    download_wait_s: float = 60.0  # a download waits this long for an on-demand fetch
     # -- maintenance and discovery --
     prune_interval_s: float = 3600.0  # retention prune (0: only at start)
     aredn_poll_s: float = 5.0
@@ -67,6 +73,7 @@ class Timing:
             "aredn_node_poll_s": config.discovery.aredn_node_poll_s,
             "mdns_grace_s": config.discovery.mdns_grace_s,
             "legacy_poll_s": config.legacy.poll_interval_s,
+            "download_wait_s": config.files.download_wait_s,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

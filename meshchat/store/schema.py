@@ -249,11 +249,60 @@ WHEN OLD.kind IN ('msg', 'legacy') BEGIN
 END;
 """
 
+# Files (DESIGN §5.4). Nothing here is replicated either: which blobs this node holds, an
+# index of the ``file`` records by content hash (kept from the change feed, like the action
+# cursor), and the file lists legacy peers serve (filled by the legacy bridge).
+_V5 = """
+-- A blob whose bytes are on this node, verified, under data_dir/blobs/ (store/blobs.py).
+-- ``file_ts`` is the ts of the newest file record announcing it (an upload: its time):
+-- when the quota needs room, unpinned blobs go oldest file_ts first, and only for a newer one.
+CREATE TABLE blobs (
+    sha256 BLOB PRIMARY KEY,
+    size INTEGER NOT NULL,
+    pinned INTEGER NOT NULL DEFAULT 0,
+    added_at INTEGER NOT NULL,
+    file_ts INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX blobs_evict ON blobs(file_ts) WHERE pinned = 0;
+
+-- Every ``file`` record stored here, by content hash and name; ``seq`` is records.seq.
+-- Rows of pruned records are dropped when the index next catches up (it joins records).
+CREATE TABLE file_refs (
+    record_id BLOB PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    zone TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    sha256 BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    channel TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX file_refs_sha ON file_refs(sha256);
+CREATE INDEX file_refs_zone ON file_refs(zone, ts);
+CREATE INDEX file_refs_name ON file_refs(name, ts);
+
+-- The files a legacy MeshChat peer lists in ``local_files_raw`` (LEGACY.md), replaced as a
+-- whole per (zone, peer) on every poll: ``source`` is the peer URL polled, ``node`` its
+-- ``node:port`` field (the owning node), ``mtime`` Unix seconds, ``seen_at`` the poll (ms).
+CREATE TABLE legacy_files (
+    zone TEXT NOT NULL,
+    source TEXT NOT NULL,
+    name TEXT NOT NULL,
+    node TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime INTEGER NOT NULL,
+    platform TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (zone, source, node, name)
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
     (3, _V3),
     (4, _V4),
+    (5, _V5),
 ]
 
 

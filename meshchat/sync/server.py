@@ -7,6 +7,7 @@ middleware), never a crash (docs/sync-threat-model.md). Replies carry no browser
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -21,8 +22,9 @@ from meshchat.config import Config
 from meshchat.errors import MeshchatError
 from meshchat.ingest import Ingestor
 from meshchat.presence import PresenceService, TypingEntry
+from meshchat.store.blobs import BlobStore
 from meshchat.store.db import Store
-from meshchat.sync import responder, wire, zoneauth
+from meshchat.sync import blobwire, responder, wire, zoneauth
 from meshchat.sync.contacts import ContactLog, plain_address
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.replies import FirstsReply, PutReply
@@ -68,8 +70,13 @@ class SyncServer:
         contacts: ContactLog,
         on_typing: TypingSink,
         horizon_ms: int,
+        blobs: BlobStore | None = None,
+        before_blob: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.on_typing = on_typing
+        self.blobs = blobs  # the blob route answers 404 without a blob store
+        # Awaited before a blob reply to the node id calling: records to it go first.
+        self.before_blob = before_blob
         self.config = config
         self.store = store
         self.ingestor = ingestor
@@ -94,6 +101,7 @@ class SyncServer:
                 web.get("/range", self.range),
                 web.get("/firsts", self.firsts),
                 web.post("/presence", self.presence_exchange),
+                web.get("/blob/{sha256}", self.blob, allow_head=False),
             ]
         )
         return app
@@ -235,3 +243,43 @@ class SyncServer:
         if req.typing:
             self.on_typing(zone, req.typing, caller)
         return reply({"users": [u.to_wire() for u in self.presence.zone(zone)]})
+
+    async def blob(self, request: web.Request) -> web.StreamResponse:
+        """``GET /sync/v1/blob/{sha256}`` with an optional ``Range``: 206 for a range (§5.4).
+
+        Streamed from disk; with a zone secret the request is authenticated by the
+        middleware, the reply is not (the caller verifies the bytes by their SHA-256).
+        """
+        if request.query:
+            raise SyncError(400, "bad_request", "blob takes no parameters")
+        sha256 = blobwire.parse_digest(request.match_info["sha256"])
+        held = await self.blobs.info(sha256) if self.blobs is not None else None
+        if self.blobs is None or held is None:
+            raise SyncError(404, "no_blob", "this node does not hold that blob")
+        try:
+            span = blobwire.parse_range(request.headers.get("Range"), held.size)
+        except blobwire.Unsatisfiable as exc:
+            refused = self._fail(request, 416, exc.code, exc.detail)
+            refused.headers["Content-Range"] = f"bytes */{held.size}"
+            return refused
+        caller = request.headers.get(NODE_HEADER, "")
+        if caller and self.before_blob is not None:
+            await self.before_blob(caller)
+        first, last = span if span is not None else (0, held.size - 1)
+        response = web.StreamResponse(status=200 if span is None else 206)
+        response.content_type = "application/octet-stream"
+        response.content_length = last - first + 1
+        if span is None:
+            response.headers["Accept-Ranges"] = "bytes"
+        else:
+            response.headers["Content-Range"] = blobwire.content_range(first, last, held.size)
+        try:
+            await response.prepare(request)
+            # aclosing: a peer that hangs up mid-reply must not leave the file open.
+            async with contextlib.aclosing(self.blobs.iter_bytes(sha256, first, last)) as pieces:
+                async for piece in pieces:
+                    await response.write(piece)
+            await response.write_eof()
+        except ConnectionError:  # the peer hung up: it resumes from what it got
+            self.errors["blob_cut"] += 1
+        return response

@@ -15,6 +15,7 @@ from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
+from meshchat.web.files import FilesApi
 from meshchat.web.history import ChannelsApi, HistoryApi
 from meshchat.web.http import error_middleware, security_headers
 from meshchat.web.live import LiveHub
@@ -63,6 +64,15 @@ def api_app(
         ]
     )
     return app
+
+
+def files_routes(files: FilesApi) -> list[web.RouteDef]:
+    """Return the files routes the root adds to the API sub-application (DESIGN §5.4)."""
+    return [
+        web.get("/files", files.list),
+        web.post("/files", files.upload),
+        web.get("/files/{sha256}", files.download, allow_head=False),
+    ]
 
 
 def ui_app() -> web.Application:

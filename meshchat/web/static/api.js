@@ -7,6 +7,11 @@ export function setCsrf(token) {
   csrf = token;
 }
 
+/** The session's CSRF token, for requests not sent through call() (uploads). */
+export function csrfToken() {
+  return csrf;
+}
+
 export class ApiError extends Error {
   constructor(status, error, detail) {
     super(detail || error || `HTTP ${status}`);

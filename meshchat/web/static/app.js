@@ -20,6 +20,7 @@ import { $, CALLSIGN_RULE, normalizeCallsign } from "./dom.js";
 import { checkEmojiFont } from "./emoji.js";
 import { liveEvents } from "./events.js";
 import { fillIcons } from "./icons.js";
+import { wireFiles } from "./files.js";
 import { configureList } from "./list.js";
 import { Live } from "./live.js";
 import * as notify from "./notify.js";
@@ -33,6 +34,7 @@ import { mergeRead, Sidebar } from "./sidebar.js";
 import { S } from "./state.js";
 import { closeThread, openThread, refreshThread, restoreReply, threadPlace } from "./threads.js";
 import { loginZone, nodeInfo, rememberZone, showLoginInfo, showZones, startZone, stopZones, wireZones } from "./zones.js";
+import { wireUploads } from "./upload.js";
 
 // -- login -----------------------------------------------------------------------------
 
@@ -213,6 +215,8 @@ async function boot() {
   setInterval(() => S.live && !S.live.ws && showConnection("offline"), 1000); // the countdown
   wireControls();
   wireZones();
+  wireFiles();
+  wireUploads();
   api.setLoggedOutHandler(() => showLogin("Your session ended: please log in again."));
   api.setAnswerHandler(() => S.live && S.live.linkAnswered());
   try {

@@ -7,6 +7,7 @@ import { el, formatText, maidenhead } from "./dom.js";
 import { foldable } from "./fold.js";
 import { icon } from "./icons.js";
 import { fullStamp, stamp } from "./time.js";
+import { fileBlock } from "./files.js";
 
 const TRUST = {
   key: (m) => ["✓ signed", `Signed with ${m.callsign}'s own key`],
@@ -101,6 +102,7 @@ export function messageRow(m, ctx) {
   if (m.deleted) body.append(el("em", { class: "muted" }, "message deleted"));
   else body.append(...formatText(m.text, ctx.me));
   if (ctx.highlight && !m.deleted) ctx.highlight(body);
+  if (m.kind === "file" && m.file && !m.deleted) body.append(fileBlock(m));
   row.append(body);
   const fold = m.deleted ? null : foldable(body, m.id, m.text);
   if (fold) row.append(fold);

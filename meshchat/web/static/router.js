@@ -1,4 +1,4 @@
-// The location hash is the view: #/all, #/c/NAME, #/dm/CALL, #/search/TEXT, #/status.
+// The location hash is the view: #/all, #/c/NAME, #/dm/CALL, #/search/TEXT, #/files, #/status.
 // route() shows the view the hash names. A hash that names none, or whose name does not
 // decode (a hand-edited or cut-off link), shows the default view: the node's default
 // channel if it has one, else Everything.
@@ -8,7 +8,9 @@ import { settleFolds } from "./fold.js";
 import { loadAround, loadLatest } from "./paging.js";
 import { showTyping } from "./presence.js";
 import { S } from "./state.js";
+import { showFiles } from "./files.js";
 import { renderStatus } from "./status.js";
+import { showAttach } from "./upload.js";
 import { showHead } from "./view.js";
 
 const STATUS_REFRESH_MS = 10000;
@@ -39,6 +41,7 @@ function decode(text) {
 /** The view ``hash`` names, or the default view (``defaultChannel``, else Everything). */
 function parseHash(hash, defaultChannel) {
   if (hash === "#/status") return { kind: "status" };
+  if (hash === "#/files") return { kind: "files" };
   if (hash === "#/all") return everything();
   for (const [prefix, view] of ROUTES) {
     if (!hash.startsWith(prefix)) continue;
@@ -62,9 +65,16 @@ export function route() {
   if (!S.me || !S.sidebar) return;
   const view = parseHash(location.hash || "", S.sidebar.defaultChannel);
   const isStatus = view.kind === "status";
-  $("chat").hidden = isStatus;
+  const isFiles = view.kind === "files";
+  $("chat").hidden = isStatus || isFiles;
   $("status-page").hidden = !isStatus;
+  $("files-page").hidden = !isFiles;
   stopStatusRefresh();
+  if (isFiles) {
+    S.sidebar.setCurrent(null);
+    showFiles();
+    return;
+  }
   if (isStatus) {
     const body = $("status-body");
     renderStatus(body, S.zone);
@@ -80,6 +90,7 @@ export function route() {
   if (view.kind === "dm") S.sidebar.addDm(view.name);
   S.sidebar.setCurrent(view);
   S.composer.setReply(null);
+  showAttach();
   showHead();
   showTyping();
   loadLatest();

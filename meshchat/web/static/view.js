@@ -59,7 +59,7 @@ export function showHead() {
 
 /** "(3) #ops · MeshChat": the unread count and the view; the status page sets its own. */
 export function updateTitle() {
-  if (!$("status-page").hidden) return;
+  if (!$("status-page").hidden || !$("files-page").hidden) return;
   const n = S.sidebar ? S.sidebar.totalUnread() : 0;
   const where = $("view-title").textContent;
   document.title = `${n ? `(${n}) ` : ""}${where} · MeshChat`;
