@@ -23,11 +23,12 @@ from meshchat.actions.inbound import Gateway
 from meshchat.actions.offline import OfflineWatch
 from meshchat.actions.rules import load_rules
 from meshchat.actions.service import ActionService
-from meshchat.clock import HybridClock
+from meshchat.clock import HybridClock, wall_ms
 from meshchat.config import Config
 from meshchat.guard import ConnectionGuard, GuardedSite, default_max_connections
 from meshchat.ingest import Ingestor
 from meshchat.legacy.bridge import LegacyBridge
+from meshchat.legacy.files import BlobFiles, blob_lists
 from meshchat.outbox import Outbox
 from meshchat.peers import PeerTable
 from meshchat.presence import PresenceService, TypingEntry
@@ -186,7 +187,17 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     runs = ActionStore(store)
     actions = ActionService(runs, store, rules, config.action_runner, offline, tasks)
     gateway = Gateway(outbox, zones, config.gateway_senders, config.web.max_text_bytes)
-    legacy = LegacyBridge(config, store, ingestor, presence, peers, timing, gateway.post)
+    legacy = LegacyBridge(
+        config,
+        store,
+        ingestor,
+        presence,
+        peers,
+        timing,
+        gateway.post,
+        BlobFiles(blobs, config.legacy_zone, config.files.max_file_bytes),
+        blob_lists(blobs, config.legacy_zone, wall_ms),
+    )
     # The index must see a record before a peer can ask about it; push comes after.
     ingestor.subscribe(index.added)
     ingestor.subscribe(scheduler.on_records)

@@ -18,7 +18,7 @@ from aiohttp import web
 from meshchat.config import Config
 from meshchat.ingest import Ingestor
 from meshchat.legacy.cgi import LegacyCgi, PostMessage
-from meshchat.legacy.files import FileSource, NoFiles
+from meshchat.legacy.files import FileLists, FileSource, NoFiles
 from meshchat.legacy.importer import LineImporter
 from meshchat.legacy.poller import LegacyPoller
 from meshchat.legacy.stats import LegacyStats
@@ -46,6 +46,7 @@ class LegacyBridge:
         timing: Timing,
         post: PostMessage,
         files: FileSource | None = None,
+        file_lists: FileLists | None = None,
     ) -> None:
         legacy = config.legacy
         # A zone secret closes the zone to whoever cannot sign: legacy nodes cannot.
@@ -59,7 +60,15 @@ class LegacyBridge:
         )
         name = config.node.name
         self.poller = LegacyPoller(
-            peers, importer, self.window, presence, name, timing, self.stats, legacy.max_body_bytes
+            peers,
+            importer,
+            self.window,
+            presence,
+            name,
+            timing,
+            self.stats,
+            legacy.max_body_bytes,
+            file_lists,
         )
         browsers = LegacyBrowsers(presence, timing.idle_s)
         ui = LegacyUi(

@@ -22,6 +22,7 @@ import aiohttp
 from meshchat.errors import PeerError
 from meshchat.legacy import codec, lists
 from meshchat.legacy.client import Answer, LegacyClient, NotMeshchat, TooLarge
+from meshchat.legacy.files import FileLists
 from meshchat.legacy.importer import LineImporter, SeenLines
 from meshchat.legacy.stats import LegacyStats
 from meshchat.legacy.users import presence_entries
@@ -67,8 +68,10 @@ class LegacyPoller:
         timing: Timing,
         stats: LegacyStats,
         max_body: int,
+        file_lists: FileLists | None = None,
     ) -> None:
         self.peers = peers
+        self.file_lists = file_lists  # where each peer's file list goes (the files view)
         self.importer = importer
         self.window = window
         self.presence = presence
@@ -161,6 +164,8 @@ class LegacyPoller:
         files = await client.get("local_files_raw")
         if self._checked(files):
             state.files = lists.parse_files(files.body, MAX_LIST_LINES)
+            if self.file_lists is not None:
+                await self.file_lists(peer.url, state.files)
         answer = await client.get("messages_version")
         version = codec.parse_version(answer.body)
         if version is None:
