@@ -33,7 +33,7 @@ from meshchat.outbox import Outbox
 from meshchat.peers import PeerTable
 from meshchat.presence import PresenceService, TypingEntry
 from meshchat.records import Policy
-from meshchat.retention import Retention
+from meshchat.retention import Retention, load_horizon
 from meshchat.store.actions import ActionStore
 from meshchat.store.blobs import BlobStore
 from meshchat.store.contacts import ContactStore
@@ -129,7 +129,9 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     key_hex = bytes(node_key.verify_key).hex()
     store = await Store.open(db_path(config), node_key=bytes(node_key.verify_key))
     clock = HybridClock()
-    ingestor = Ingestor(store, policy_for(config), clock, config.store.author_quota_per_hour)
+    horizon = await load_horizon(store, config.store, horizon_ms(config), zones)
+    quota = config.store.author_quota_per_hour
+    ingestor = Ingestor(store, policy_for(config), clock, quota, horizon)
     outbox = Outbox(ingestor, clock, node_key, config.node.name)
     presence = PresenceService(config.node.name, zones, timing)
     sessions = Sessions(node_key, config.web.session_ttl_s, store)
@@ -144,7 +146,17 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
             tasks.spawn(store.note_peer(node_id, vouched), "note a direct peer")
 
     scheduler = SyncScheduler(
-        config, store, ingestor, index, key_hex, peers, presence, timing, contacts, met_peer
+        config,
+        store,
+        ingestor,
+        index,
+        key_hex,
+        peers,
+        presence,
+        timing,
+        contacts,
+        met_peer,
+        horizon,
     )
     visits = Visits(store)
     live = LiveHub(
@@ -177,11 +189,11 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         presence,
         contacts,
         typing_from_peer,
-        horizon_ms(config),
+        horizon,
         blobs,
         fetcher.before_serving,
     )
-    retention = Retention(store, config.store, horizon_ms(config), zones, index.invalidate)
+    retention = Retention(store, config.store, horizon, zones, index.invalidate)
     offline_ms = int(config.action_runner.offline_after_s * 1000)
     offline = OfflineWatch(ContactStore(store), presence, zones, offline_ms)
     runs = ActionStore(store)

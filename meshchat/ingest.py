@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from meshchat import records
 from meshchat.clock import HybridClock, wall_ms
 from meshchat.errors import RecordRejected
+from meshchat.horizon import Horizon
 from meshchat.records import Policy, Record
 from meshchat.store.db import Store
 
@@ -30,9 +31,18 @@ MAX_FUTURE = 10_000  # ids remembered as refused for the future
 class Ingestor:
     """Validates and stores records for one node; owns the reject counters."""
 
-    def __init__(self, store: Store, policy: Policy, clock: HybridClock, quota_per_hour: int):
+    def __init__(
+        self,
+        store: Store,
+        policy: Policy,
+        clock: HybridClock,
+        quota_per_hour: int,
+        horizon: Horizon | None = None,
+    ) -> None:
         self.store = store
         self.policy = policy
+        # Below a zone's floor the record cap keeps nothing: refused as past the horizon.
+        self.horizon = horizon or Horizon(policy.horizon_ms or 0)
         self.clock = clock
         self.quota_per_hour = quota_per_hour
         self.rejects: Counter[str] = Counter()
@@ -64,6 +74,7 @@ class Ingestor:
             checked = await loop.run_in_executor(
                 self._executor, _validate_all, envelopes, self.policy, now
             )
+        checked = [self._above_floor(r) for r in checked]
         valid = [r for r in checked if isinstance(r, Record)]
         stored = await self._store(valid, origin) if valid else []
         results: list[str] = []
@@ -76,6 +87,11 @@ class Ingestor:
                 self._note_future(envelope)
             results.append(result)
         return results
+
+    def _above_floor(self, item: Record | str) -> Record | str:
+        if isinstance(item, Record) and item.ts < self.horizon.floor(item.zone):
+            return "too_old"
+        return item
 
     def _note_future(self, envelope: tuple[bytes, bytes]) -> None:
         if len(self._future) >= MAX_FUTURE:

@@ -133,6 +133,16 @@ class Store(MessageReads, LogReads, IdentityStore):
             log.info("pruned %d records of zone %s", deleted, zone)
         return deleted
 
+    async def cap_floor(self, zone: str, max_records: int) -> int | None:
+        """Return the timestamp below which the newest ``max_records`` of ``zone`` start.
+
+        None when the zone holds fewer records than the cap (so the cap prunes nothing).
+        """
+        if max_records <= 0:
+            return None
+        rows = await self._fetch(queries.NTH_NEWEST, (zone, max_records - 1))
+        return int(rows[0][0]) if rows else None
+
     async def meta_get(self, key: str) -> str | None:
         """Return the stored value of ``key``, or None."""
         rows = await self._fetch(queries.META_GET, (key,))

@@ -161,3 +161,7 @@ class StorageWindow:
         """Return the largest timestamp in the window, or None when it is empty."""
         ts = self.storage.snapshot().ts
         return ts[-1] if ts and ts[-1] >= self.min_ts else None
+
+    def narrowed(self, min_ts: int) -> StorageWindow:
+        """Return the view of the same storage from ``min_ts`` on (never wider than this)."""
+        return StorageWindow(self.storage, max(self.min_ts, min_ts))

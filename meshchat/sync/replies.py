@@ -44,22 +44,36 @@ def _check_envelopes(value: Any) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ReconcileReply:
-    """``{neg}``: the responder's Negentropy message."""
+    """``{neg, since?}``: the responder's Negentropy message and the range start it used.
+
+    ``since`` is where the responder's history starts when that is later than the range
+    the request asked for (its record cap or a shorter horizon): the initiator then
+    reconciles again from there instead of offering what the responder pruned.
+    """
 
     neg: bytes
+    since: int | None = None
 
     def __post_init__(self) -> None:
-        """Refuse a reply without a message."""
+        """Refuse a reply without a message or with an impossible range start."""
         _need(isinstance(self.neg, bytes), "reply has no neg")
+        since = self.since
+        _need(
+            since is None or (type(since) is int and 0 <= since < 2**63),
+            "since must be a non-negative integer",
+        )
 
     @classmethod
     def parse(cls, body: Mapping[str, Any]) -> ReconcileReply:
         """Build from a decoded reply map."""
-        return cls(body.get("neg"))  # type: ignore[arg-type]
+        return cls(body.get("neg"), body.get("since"))  # type: ignore[arg-type]
 
     def to_wire(self) -> dict[str, Any]:
         """Return the msgpack-ready body."""
-        return {"neg": self.neg}
+        body: dict[str, Any] = {"neg": self.neg}
+        if self.since is not None:
+            body["since"] = self.since
+        return body
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,16 @@ def reconcile_since(requested: int | None, horizon_start: int) -> int:
     return max(requested or 0, horizon_start)
 
 
-def answer_reconcile(window: ItemSource, frame_limit: int, neg: bytes) -> ReconcileReply:
-    """Answer one Negentropy message over ``window`` (stateless: nothing is kept)."""
-    return ReconcileReply(NegentropyResponder(window, frame_limit).reconcile(neg))
+def answer_reconcile(
+    window: ItemSource, frame_limit: int, neg: bytes, requested: int | None = None, since: int = 0
+) -> ReconcileReply:
+    """Answer one Negentropy message over ``window`` (stateless: nothing is kept).
+
+    ``since`` is the start the window was cut at; it is sent back when it is later than
+    the ``requested`` one, so the initiator can start again from there.
+    """
+    answer = NegentropyResponder(window, frame_limit).reconcile(neg)
+    return ReconcileReply(answer, since if since > (requested or 0) else None)
 
 
 def get_reply(zone: str, found: Sequence[Envelope]) -> GetReply:

@@ -14,6 +14,7 @@ import aiohttp
 
 from meshchat.clock import wall_ms
 from meshchat.config import Config
+from meshchat.horizon import Horizon
 from meshchat.ingest import Ingestor
 from meshchat.peers import Peer, PeerTable
 from meshchat.presence import PresenceService, TypingEntry
@@ -43,6 +44,7 @@ class SyncScheduler:
         timing: Timing,
         contacts: ContactLog,
         met: Callable[[str, Sequence[str]], None] = lambda node_id, vouched: None,
+        horizon: Horizon | None = None,
     ) -> None:
         self.config = config
         self.node_id = node_id
@@ -53,7 +55,8 @@ class SyncScheduler:
         self.store = store
         contacts.listener = self.heard_from
         self.horizon_ms = horizon_ms(config)
-        self.zone_sync = ZoneSync(store, ingestor, index, self.horizon_ms, config.sync.frame_limit)
+        horizon = horizon or Horizon(self.horizon_ms)
+        self.zone_sync = ZoneSync(store, ingestor, index, horizon, config.sync.frame_limit)
         self.gossip = Gossip(presence, config.node.zones, timing)
         self._links: dict[str, PeerLink] = {}
         self._ctx: LinkContext | None = None  # set while started

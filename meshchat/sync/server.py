@@ -20,6 +20,7 @@ from meshchat import __version__, bodies, records
 from meshchat.clock import wall_ms
 from meshchat.config import Config
 from meshchat.errors import MeshchatError
+from meshchat.horizon import Horizon
 from meshchat.ingest import Ingestor
 from meshchat.presence import PresenceService, TypingEntry
 from meshchat.store.blobs import BlobStore
@@ -69,7 +70,7 @@ class SyncServer:
         presence: PresenceService,
         contacts: ContactLog,
         on_typing: TypingSink,
-        horizon_ms: int,
+        horizon: Horizon,
         blobs: BlobStore | None = None,
         before_blob: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
@@ -84,7 +85,7 @@ class SyncServer:
         self.node_id = node_id
         self.presence = presence
         self.contacts = contacts
-        self.horizon_ms = horizon_ms
+        self.horizon = horizon  # where each zone's history starts here
         self.body_timeout_s = bodies.BODY_TIMEOUT_S
         self.errors: Counter[str] = Counter()
 
@@ -162,16 +163,17 @@ class SyncServer:
             raise SyncError(404, "unknown_zone", f"zone {zone!r} is not served here")
         return zone
 
-    def _horizon_start(self) -> int:
-        return max(0, wall_ms() - self.horizon_ms)
+    def _horizon_start(self, zone: str) -> int:
+        return self.horizon.start(zone, wall_ms())
 
     async def info(self, request: web.Request) -> web.Response:
         """``GET /sync/v1/info``: who we are and what we serve."""
         if request.query:
             raise SyncError(400, "bad_request", "info takes no parameters")
         counts = await self.store.counts()
+        now = wall_ms()
         zones = [
-            {"name": z, "count": counts.get(z, 0), "horizon_ms": self.horizon_ms}
+            {"name": z, "count": counts.get(z, 0), "horizon_ms": self.horizon.span_ms(z, now)}
             for z in self.config.node.zones
         ]
         return reply(
@@ -193,10 +195,11 @@ class SyncServer:
         caller = request.headers.get(NODE_HEADER, "")
         if caller:
             self.contacts.heard(caller, request.remote or "", time.time(), reconcile=True)
-        window = await self.index.window(
-            zone, responder.reconcile_since(req.since, self._horizon_start())
-        )
-        answer = responder.answer_reconcile(window, self.config.sync.frame_limit, req.neg)
+        start = self.horizon.reconcile_start(zone, wall_ms())
+        since = responder.reconcile_since(req.since, start)
+        window = await self.index.window(zone, since)
+        frame_limit = self.config.sync.frame_limit
+        answer = responder.answer_reconcile(window, frame_limit, req.neg, req.since, since)
         return reply(answer.to_wire())
 
     async def get(self, request: web.Request) -> web.Response:
@@ -221,7 +224,7 @@ class SyncServer:
         """``GET /sync/v1/range?zone&after_ts&after_id&limit``: a bootstrap page."""
         req = wire.Range.parse(request.query)
         zone = self._zone(req.zone)
-        after_ts, after_id = responder.range_start(req, self._horizon_start())
+        after_ts, after_id = responder.range_start(req, self._horizon_start(zone))
         page = await self.store.range_page(zone, after_ts, after_id, req.limit)
         return reply(responder.range_reply(page, req.limit).to_wire())
 
@@ -229,7 +232,7 @@ class SyncServer:
         """``GET /sync/v1/firsts?zone``: the records that made each claim, in arrival order."""
         req = wire.Firsts.parse(request.query)
         zone = self._zone(req.zone)
-        ids = await self.store.first_claims(zone, max(req.since, self._horizon_start()))
+        ids = await self.store.first_claims(zone, max(req.since, self._horizon_start(zone)))
         return reply(FirstsReply(tuple(ids[: wire.MAX_FIRSTS])).to_wire())
 
     async def presence_exchange(self, request: web.Request) -> web.Response:

@@ -65,6 +65,10 @@ class Window(ItemSource, Protocol):
         """Return the newest item's timestamp, or None when the window is empty."""
         ...
 
+    def narrowed(self, min_ts: int) -> Window:
+        """Return the view of the same items from ``min_ts`` on."""
+        ...
+
 
 _Phase = Literal["firsts", "range", "reconcile", "get", "put", "settled"]
 _ANSWER: dict[type, type] = {
@@ -129,6 +133,7 @@ class ZoneSession:
         self._have: set[bytes] = set()
         self._need: set[bytes] = set()
         self._rounds = 0
+        self._narrowed = False  # started again from the peer's later range start
         self._gets: Iterator[list[bytes]] = iter(())
         self._asked: tuple[bytes, ...] = ()  # the ids of the get in flight (or left in `more`)
         self._loads: Iterator[list[bytes]] = iter(())
@@ -226,6 +231,14 @@ class ZoneSession:
         self._rounds += 1
         if self._rounds > MAX_ROUNDS:
             raise RemoteProtocolError(f"reconciliation did not finish in {MAX_ROUNDS} rounds")
+        if reply.since is not None and reply.since > self.since and not self._narrowed:
+            # The peer's history starts later than we asked (its record cap or a shorter
+            # horizon): start again from there rather than offer it what it pruned.
+            self._narrowed = True
+            self.since = reply.since
+            self._window = self._window.narrowed(reply.since)
+            self._initiator = None  # the next step initiates over the narrowed window
+            return
         following, have, need = self._initiator.reconcile(reply.neg)
         self._have.update(have)
         self._need.update(i for i in need if i not in self._skip)

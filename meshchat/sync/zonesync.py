@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from meshchat.clock import wall_ms
+from meshchat.horizon import Horizon
 from meshchat.ingest import Ingestor
 from meshchat.store.db import Store
 from meshchat.sync.client import PeerClient
@@ -29,7 +30,7 @@ class ZoneSync:
     store: Store
     ingestor: Ingestor
     index: ZoneIndex
-    horizon_ms: int
+    horizon: Horizon
     frame_limit: int
 
     async def run(
@@ -37,7 +38,9 @@ class ZoneSync:
     ) -> Settled:
         """Sync ``zone`` with the client's peer; add it to ``paged_in`` once paged in."""
         peer = client.peer
-        since = since_for(wall_ms(), self.horizon_ms, peer.zones.get(zone, self.horizon_ms))
+        now = wall_ms()
+        own = self.horizon.span_ms(zone, now)  # never below what we pruned, by either limit
+        since = since_for(now, own, peer.zones.get(zone, own))
         key = cursor_key(zone, peer.url)
         session = ZoneSession(
             zone,
@@ -55,6 +58,8 @@ class ZoneSync:
         while True:
             step = session.next_step()
             if isinstance(step, Settled):
+                if session.since > since:  # the peer keeps less than its info said
+                    peer.zones[zone] = max(0, now - session.since)
                 return step
             if isinstance(step, Ingest):
                 await self.ingestor.submit(step.envelopes, origin)

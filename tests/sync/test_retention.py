@@ -13,6 +13,7 @@ from meshchat.sync.server import SyncServer
 from tests.factories import make_record
 from tests.mesh import (
     QUICK,
+    ZONE,
     eventually,
     for_config,
     ids,
@@ -111,5 +112,43 @@ async def test_pruned_records_are_not_resurrected(tmp_path: Path) -> None:
         assert not set(old) & set(await ids(short)), "a peer resurrected pruned records"
         assert short.node.ingestor.rejects["too_old"] == 0
         assert await holds(long, old)  # the long-horizon node keeps its own copy
+    finally:
+        await stop_all(nodes)
+
+
+async def test_records_pruned_by_the_record_cap_are_never_asked_for_again(tmp_path: Path) -> None:
+    (long,) = await start_nodes(tmp_path / "long", 1, QUICK)
+    nodes = [long]
+    try:
+        old = await add(long, 30, age_days=3, text="older")
+        recent = await add(long, 10, age_days=1, text="newer")
+        (short,) = await start_nodes(tmp_path / "short", 1, QUICK, store__max_records=12)
+        nodes.append(short)
+        link(long, short)
+        await eventually(lambda: holds(short, old + recent), what="full history copied")
+        await app.prune_once(short.node)
+        kept = set(await ids(short))
+        assert len(kept) == 12 and set(recent) <= kept
+
+        await sync_rounds(short, 3)
+        await sync_rounds(long, 3)
+        marker = await add(long, 1, age_days=0, text="after the prune")
+        await eventually(lambda: holds(short, marker), what="sync still works")
+        assert set(await ids(short)) == kept | set(marker), "a peer resurrected pruned records"
+        assert short.node.ingestor.rejects["too_old"] == 0  # nobody offered them either
+        assert (await short.node.store.counts())[ZONE] == 13
+
+        # The cap holds across a restart, and a record older than what it keeps is refused.
+        await short.stop()
+        short = nodes[1] = await app.start(short.node.config, for_config(QUICK, short.node.config))
+        link(long, short)
+        await sync_rounds(short, 2)
+        held = set(await ids(short))  # the prune at start took the oldest one more
+        assert len(held) == 12 and set(marker) <= held <= kept | set(marker)
+        assert short.node.ingestor.rejects["too_old"] == 0
+        late = await add(long, 1, age_days=2.5, text="imported late")
+        await sync_rounds(short, 2)
+        assert not set(late) & set(await ids(short))
+        assert short.node.ingestor.rejects["too_old"] == 0  # not even offered: info says so
     finally:
         await stop_all(nodes)

@@ -56,6 +56,7 @@ class MemoryNode:
     # ``firsts`` request only when ``serves_firsts`` (most tests leave the step empty).
     claims: dict[tuple[str, bytes], bytes] = field(default_factory=dict)
     serves_firsts: bool = False
+    floor: int = 0  # the record cap's floor: nothing older is kept, asked or answered
 
     @property
     def horizon_ms(self) -> int:
@@ -93,10 +94,13 @@ class MemoryNode:
 
     def answer(self, request: Request) -> Reply:
         """Answer one request as ``SyncServer`` does, through ``sync.responder``."""
-        start = max(0, wall_ms() - self.horizon_ms)
+        start = max(0, wall_ms() - self.horizon_ms, self.floor)
         if isinstance(request, wire.Reconcile):
-            window = self.storage.window(responder.reconcile_since(request.since, start))
-            return responder.answer_reconcile(window, self.frame_limit, request.neg)
+            since = responder.reconcile_since(request.since, start)
+            window = self.storage.window(since)
+            return responder.answer_reconcile(
+                window, self.frame_limit, request.neg, request.since, since
+            )
         if isinstance(request, wire.Get):
             wanted = dict.fromkeys(request.ids)
             found = [self.envelopes[i] for i in wanted if i in self.envelopes]
@@ -188,6 +192,23 @@ def test_one_session_converges_both_ways() -> None:
     again = SessionPair(pair.local, pair.peer)
     assert again.run() == Settled(1, 0, 0)
     assert [type(s) for s in again.sent] == [wire.Reconcile]
+
+
+def test_a_peer_whose_history_starts_later_is_not_offered_what_it_pruned() -> None:
+    base = wall_ms() - DAY_MS
+    old, recent = notes(40, ts=base, text="old"), notes(5, ts=base + 60_000, text="recent")
+    mine = notes(3, text="mine")
+    # The peer's record cap pruned ``old``: its history starts just after them.
+    peer = MemoryNode(floor=old[-1].ts + 1).hold(recent)
+    pair = SessionPair(MemoryNode().hold(old + recent + mine), peer)
+
+    settled = pair.run()
+
+    assert (settled.fetched, settled.pushed) == (0, 3)
+    assert peer.ids() == {r.id for r in recent + mine} and not peer.rejects
+    first, again, *_ = pair.of(wire.Reconcile)
+    assert again.since == old[-1].ts + 1 > (first.since or 0)  # started again, once
+    assert SessionPair(pair.local, peer).run().pushed == 0  # and nothing next time
 
 
 def test_an_empty_node_bootstraps_by_range_then_reconciles(
