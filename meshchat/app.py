@@ -211,7 +211,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         blob_lists(blobs, config.legacy_zone, wall_ms),
     )
     # The index must see a record before a peer can ask about it; push comes after.
-    ingestor.subscribe(index.added)
+    ingestor.subscribe(index.added, gone=True)  # a stub holds its place in sync too
     ingestor.subscribe(scheduler.on_records)
     ingestor.subscribe(live.on_records)
     ingestor.subscribe(actions.on_records)

@@ -3,6 +3,11 @@
 Every record enters the log here, whether posted locally, pushed or fetched by sync, or
 imported: DESIGN §2.2's checks run cheapest first, signatures off the event loop, and a
 record is reported accepted only after its transaction commits.
+
+An envelope with an empty signature is a peer's stub of a deleted record
+(``meshchat.stubs``): it is kept only in place of a record a delete here retracts. Stubs,
+and records that arrive already deleted, are told only to the subscribers that asked for
+them (the sync index): nothing else may show, push or act on words that are gone.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from meshchat import records
+from meshchat import records, stubs
 from meshchat.clock import HybridClock, wall_ms
 from meshchat.errors import RecordRejected
 from meshchat.horizon import Horizon
@@ -46,15 +51,19 @@ class Ingestor:
         self.clock = clock
         self.quota_per_hour = quota_per_hour
         self.rejects: Counter[str] = Counter()
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: list[tuple[Subscriber, bool]] = []
         self._executor: ThreadPoolExecutor | None = None
         # Records refused for a timestamp ahead of our clock, by id: sync does not fetch
         # them again until they would be accepted (id -> ts).
         self._future: dict[bytes, int] = {}
 
-    def subscribe(self, subscriber: Subscriber) -> None:
-        """Call ``subscriber(records, origin)`` with every batch of newly stored records."""
-        self._subscribers.append(subscriber)
+    def subscribe(self, subscriber: Subscriber, *, gone: bool = False) -> None:
+        """Call ``subscriber(records, origin)`` with every batch of newly stored records.
+
+        With ``gone``, also with the stubs kept (records that are in the log but whose
+        words are not); without it, a record that arrived already deleted is not told.
+        """
+        self._subscribers.append((subscriber, gone))
 
     async def close(self) -> None:
         """Stop the verification thread (if one was started) without blocking the loop."""
@@ -117,18 +126,33 @@ class Ingestor:
         return result
 
     async def _store(self, valid: Sequence[Record], origin: str) -> list[str]:
-        stored = await self.store.insert(
-            valid, origin=origin, received_at_ms=wall_ms(), quota_per_hour=self.quota_per_hour
+        now = wall_ms()
+        signed = [r for r in valid if not r.gone]
+        buried = [r for r in valid if r.gone]
+        results, gone = await self.store.insert_records(
+            signed, origin=origin, received_at_ms=now, quota_per_hour=self.quota_per_hour
         )
+        kept = await self.store.bury(buried, origin=origin, received_at_ms=now)
+        outcome = {False: iter(results), True: iter(kept)}
+        stored = [next(outcome[r.gone]) for r in valid]
         fresh = [r for r, res in zip(valid, stored, strict=True) if res == "ok"]
+        real = [r.ts for r in fresh if not r.gone]
+        if real:
+            self.clock.observe(max(real))
         if fresh:
-            self.clock.observe(max(r.ts for r in fresh))
-            for subscriber in self._subscribers:
-                try:
-                    subscriber(fresh, origin)
-                except Exception:  # one broken subscriber must not cost the others the record
-                    log.exception("record subscriber %r failed", subscriber)
+            self._tell(fresh, origin, gone)
         return stored
+
+    def _tell(self, fresh: Sequence[Record], origin: str, gone: set[bytes]) -> None:
+        words = [r for r in fresh if not r.gone and r.id not in gone]
+        for subscriber, wants_gone in self._subscribers:
+            batch = fresh if wants_gone else words
+            if not batch:
+                continue
+            try:
+                subscriber(batch, origin)
+            except Exception:  # one broken subscriber must not cost the others the record
+                log.exception("record subscriber %r failed", subscriber)
 
 
 def _validate_all(
@@ -138,7 +162,12 @@ def _validate_all(
     out: list[Record | str] = []
     for signed, sig in envelopes:
         try:
-            out.append(records.validate(signed, sig, policy, now))
+            if sig == b"":  # a peer's stub of a deleted record
+                stub = stubs.load_stub(signed)
+                records.check_policy(stub, policy, now)
+                out.append(stub)
+            else:
+                out.append(records.validate(signed, sig, policy, now))
         except RecordRejected as exc:
             out.append(exc.reason)
     return out

@@ -4,6 +4,9 @@ A record travels as an envelope ``[S, sig]``. ``S`` is the canonical msgpack enc
 ``[1, zone, kind, author, ts, body]``; ``id = SHA-256(S)``; ``sig`` is Ed25519 over
 ``b"meshchat/v1" + id``. ``S`` and ``sig`` are stored and re-sent verbatim. Nothing else in
 meshchat calls msgpack for records or signs them.
+
+A record its author deleted keeps only a *stub* (``meshchat.stubs``) with an empty
+signature; ``load_trusted`` reads both.
 """
 
 from __future__ import annotations
@@ -56,20 +59,25 @@ class Record:
         """Return the ``(S, sig)`` pair to store or re-send verbatim."""
         return (self.signed, self.sig)
 
+    @property
+    def gone(self) -> bool:
+        """Tell whether this is the stub of a deleted record (its body dropped)."""
+        return not self.sig
 
-def _sorted_map(value: Any) -> Any:
+
+def sorted_map(value: Any) -> Any:
     """Return ``value`` with every map's keys in sorted order, recursively (canonical form)."""
     if isinstance(value, Mapping):
-        return {k: _sorted_map(value[k]) for k in sorted(value)}
+        return {k: sorted_map(value[k]) for k in sorted(value)}
     if isinstance(value, list | tuple):
-        return [_sorted_map(v) for v in value]
+        return [sorted_map(v) for v in value]
     return value
 
 
 def encode_signed(zone: str, kind: str, author: bytes, ts: int, body: Mapping[str, Any]) -> bytes:
     """Return the canonical bytes S of a record (sorted body keys, minimal ints, bin type)."""
     data: bytes = msgpack.packb(
-        [FORMAT_VERSION, zone, kind, author, ts, _sorted_map(body)], use_bin_type=True
+        [FORMAT_VERSION, zone, kind, author, ts, sorted_map(body)], use_bin_type=True
     )
     return data
 
@@ -111,7 +119,7 @@ def decode(signed: bytes, sig: bytes, max_bytes: int = DEFAULT_MAX_RECORD_BYTES)
     except Exception as exc:  # msgpack raises several unrelated types on bad input
         raise RecordRejected("decode", type(exc).__name__) from None
     try:
-        canonical = msgpack.packb(_sorted_map(value), use_bin_type=True)
+        canonical = msgpack.packb(sorted_map(value), use_bin_type=True)
     except (TypeError, ValueError, RecursionError):
         # Map keys of mixed types cannot be sorted; msgpack < 1.1 cannot re-pack deep nesting.
         raise RecordRejected("non_canonical", "cannot re-encode") from None
@@ -137,9 +145,15 @@ def decode(signed: bytes, sig: bytes, max_bytes: int = DEFAULT_MAX_RECORD_BYTES)
 
 
 def load_trusted(signed: bytes, sig: bytes) -> Record:
-    """Decode a record this node already validated and stored (no canonical or schema check)."""
-    version, zone, kind, author, ts, body = msgpack.unpackb(signed, raw=False)
-    del version
+    """Decode a record this node already validated and stored (no canonical or schema check).
+
+    A stub (empty ``sig``) decodes to a Record with its own id and ``gone`` true.
+    """
+    fields = msgpack.unpackb(signed, raw=False)
+    if not sig:
+        _, rid, zone, kind, author, ts, body = fields
+        return Record(rid, zone, kind, author, ts, body, signed, sig)
+    _, zone, kind, author, ts, body = fields
     return Record(record_id(signed), zone, kind, author, ts, body, signed, sig)
 
 

@@ -27,9 +27,7 @@ def test_the_floor_only_rises() -> None:
     assert horizon.floor("z") == NOW - 1 and horizon.floor("other") == 0
 
 
-def test_a_reconcile_is_answered_from_a_little_before_the_age_but_not_below_the_floor() -> (
-    None
-):
+def test_a_reconcile_is_answered_from_a_little_before_the_age_but_not_below_the_floor() -> None:
     horizon = Horizon(7 * DAY)
     assert horizon.reconcile_start("z", NOW) == NOW - 7 * DAY - AGE_SLACK_MS
     horizon.raise_floor("z", NOW - DAY)

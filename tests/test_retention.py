@@ -29,9 +29,7 @@ async def test_the_floor_is_stored_with_its_cap(tmp_path: Path, node_key: Signin
         pruned: list[None] = []
         retention = Retention(store, capped, horizon, (ZONE,), lambda: pruned.append(None))
         assert await retention.prune_once() == 15 and pruned
-        assert (
-            horizon.floor(ZONE) == made[15].ts + 1
-        )  # just above the oldest kept
+        assert horizon.floor(ZONE) == made[15].ts + 1  # just above the oldest kept
 
         again = await load_horizon(store, capped, 365 * DAY, (ZONE,))
         assert again.floor(ZONE) == made[15].ts + 1

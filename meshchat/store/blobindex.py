@@ -224,6 +224,8 @@ class BlobIndex:
                 refs = []
                 for seq, signed, sig in page:
                     rec = load_trusted(bytes(signed), bytes(sig))
+                    if rec.gone:
+                        continue  # deleted: nothing of it is listed
                     body = rec.body
                     sha, size = bytes(body["sha256"]), int(body["size"])
                     name, channel = str(body["name"]), str(body["channel"])

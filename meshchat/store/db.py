@@ -19,7 +19,7 @@ import aiosqlite
 
 from meshchat.errors import DiskFull, StoreError
 from meshchat.records import Record
-from meshchat.store import connect, ingest, prune, queries
+from meshchat.store import connect, ingest, prune, queries, tombstones
 from meshchat.store.identity import IdentityStore
 from meshchat.store.logreads import LogReads
 from meshchat.store.messagereads import MessageReads
@@ -99,14 +99,38 @@ class Store(MessageReads, LogReads, IdentityStore):
         quota_per_hour: int = 0,
     ) -> list[str]:
         """Store validated records in one transaction; "ok" | "dup" | "reject:quota" each."""
+        results, _ = await self.insert_records(
+            records, origin=origin, received_at_ms=received_at_ms, quota_per_hour=quota_per_hour
+        )
+        return results
+
+    async def insert_records(
+        self,
+        records: Sequence[Record],
+        *,
+        origin: str,
+        received_at_ms: int,
+        quota_per_hour: int = 0,
+    ) -> tuple[list[str], set[bytes]]:
+        """Store records as ``insert``; also return the ids the batch left as stubs."""
         if not records:
-            return []
+            return [], set()
         async with self._write() as conn:
-            results = await ingest.insert_batch(
+            results, gone = await ingest.insert_batch(
                 conn, records, origin, received_at_ms, quota_per_hour, self._node_keys
             )
         self._stored([r for r, res in zip(records, results, strict=True) if res == ingest.OK])
-        return results
+        return results, gone
+
+    async def bury(self, stubs: Sequence[Record], *, origin: str, received_at_ms: int) -> list[str]:
+        """Keep peers' stubs of records deleted here (``tombstones.bury``), one commit."""
+        if not stubs:
+            return []
+        async with self._write() as conn:
+            first = await ingest.next_seq(conn, len(stubs))
+            return await tombstones.bury(
+                conn, stubs, self._node_keys, origin, received_at_ms, first
+            )
 
     # --- maintenance --------------------------------------------------------------------
 

@@ -12,12 +12,26 @@ from collections.abc import Collection, Mapping, Sequence
 import aiosqlite
 
 from meshchat.records import Record
-from meshchat.store import queries, resolve
+from meshchat.store import queries, resolve, tombstones
 from meshchat.store.schema import SHOWN_NONE, SHOWN_PUBLIC
 from meshchat.store.views import chunks, load_related, to_record
 
 HOUR_MS = 3_600_000
 OK, DUP, REJECT_QUOTA = "ok", "dup", "reject:quota"
+SEQ_MARK = "seq_high"  # meta key: the highest seq ever given, so none is given twice
+
+
+async def next_seq(conn: aiosqlite.Connection, count: int) -> int:
+    """Return the first of ``count`` new sequence numbers, never one given before.
+
+    Live updates, actions, the legacy feed and the file index follow ``seq`` with cursors:
+    a number reused after the newest record was pruned would be skipped by all of them.
+    """
+    (top,) = await conn.execute_fetchall(queries.MAX_SEQ)
+    mark = list(await conn.execute_fetchall(queries.META_GET, (SEQ_MARK,)))
+    first = max(int(top[0]), int(mark[0][0]) if mark else 0) + 1
+    await conn.execute(queries.META_SET, (SEQ_MARK, str(first + count - 1)))
+    return first
 
 
 async def _existing(conn: aiosqlite.Connection, ids: Sequence[bytes]) -> set[bytes]:
@@ -62,8 +76,12 @@ async def insert_batch(
     received_at_ms: int,
     quota_per_hour: int,
     node_keys: Collection[bytes] = (),
-) -> list[str]:
-    """Store the new records of a batch; return "ok" | "dup" | "reject:quota" per record."""
+) -> tuple[list[str], set[bytes]]:
+    """Store the new records of a batch; return "ok" | "dup" | "reject:quota" per record.
+
+    Also returns the ids stubbed in the batch (``tombstones.drop_bodies``): those of the
+    new records among them arrived already deleted.
+    """
     seen = await _existing(conn, list({r.id for r in records}))
     counts: dict[QuotaKey, int] = {}
     keys = {r.id: quota_key(r, node_keys, origin) for r in records}
@@ -84,9 +102,9 @@ async def insert_batch(
         seen.add(rec.id)
         fresh.append(rec)
         results.append(OK)
+    gone: set[bytes] = set()
     if fresh:
-        (top,) = await conn.execute_fetchall(queries.MAX_SEQ)
-        first_seq = int(top[0]) + 1
+        first_seq = await next_seq(conn, len(fresh))
         stored = [(first_seq + i, rec, resolve.columns(rec)) for i, rec in enumerate(fresh)]
         await conn.executemany(
             queries.INSERT_RECORD,
@@ -108,7 +126,8 @@ async def insert_batch(
         )
         await _add_stats(conn, stored, keys)
         await refresh_search(conn, stored, node_keys)
-    return results
+        gone = await tombstones.drop_bodies(conn, fresh, node_keys)
+    return results, gone
 
 
 Stored = Sequence[tuple[int, Record, resolve.Columns]]

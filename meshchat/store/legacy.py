@@ -33,7 +33,8 @@ INSERT OR IGNORE INTO legacy_lines (record_id, zone, epoch, lid, line, digest, a
 VALUES (?, ?, ?, ?, ?, ?, ?,
         EXISTS (SELECT 1 FROM records WHERE target = ? AND kind = 'delete' AND author = ?))
 """
-MARK_DELETED = "UPDATE legacy_lines SET deleted = 1 WHERE record_id = ? AND author = ?"
+# A deleted line is not served and its words are not kept.
+MARK_DELETED = "UPDATE legacy_lines SET deleted = 1, line = '' WHERE record_id = ? AND author = ?"
 WINDOW_PAGE = """
 SELECT epoch, lid, line FROM legacy_lines WHERE zone = ? AND deleted = 0
 ORDER BY epoch DESC, lid DESC, line DESC LIMIT ? OFFSET ?
@@ -79,6 +80,8 @@ class LegacyStore:
                     if record.kind == "delete":
                         deletes.append((record.body["target"], record.author))
                         continue
+                    if record.gone:
+                        continue  # deleted before the feed reached it: no line to serve
                     entry = line_of(record)
                     if entry is not None:
                         adds.append(_row(zone, record, entry))

@@ -113,8 +113,10 @@ CHANGES = """
 SELECT seq, kind, id, target FROM records WHERE seq > ? AND zone = ? ORDER BY seq LIMIT ?
 """
 ITEMS = "SELECT ts, id FROM records WHERE zone = ? AND ts >= ? ORDER BY ts, id"
+# Pages of records to send as they are (bootstrap, export): stubs are no records to send.
 RANGE_PAGE = """
-SELECT ts, id, S, sig FROM records WHERE zone = ? AND (ts, id) > (?, ?) ORDER BY ts, id LIMIT ?
+SELECT ts, id, S, sig FROM records WHERE zone = ? AND (ts, id) > (?, ?) AND sig != X''
+ORDER BY ts, id LIMIT ?
 """
 ZONE_COUNTS = "SELECT zone, count FROM zone_stats WHERE count > 0 ORDER BY zone"
 

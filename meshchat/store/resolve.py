@@ -134,9 +134,13 @@ def effective(
     author retracts it. "Author" is ``same_actor``: for a node key, also the callsign. One
     reaction per key and emoji (per key, callsign and emoji for a node key).
     """
+    if target.gone:  # its author deleted it and its words were dropped (store.tombstones)
+        return Effective("", None, True, ())
     direct: list[Record] = []
     retracts: list[Record] = []
     for rec in related:
+        if rec.gone:
+            continue  # a retracted edit or reaction, or an edit of a deleted message
         (direct if rec.body.get("target") == target.id else retracts).append(rec)
     by_id = {r.id: r for r in direct}
     retracted = {

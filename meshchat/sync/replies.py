@@ -15,6 +15,7 @@ from typing import Any
 
 from meshchat import records
 from meshchat.errors import RemoteProtocolError
+from meshchat.stubs import MAX_STUB_BYTES
 from meshchat.sync import wire
 
 Envelope = tuple[bytes, bytes]
@@ -78,30 +79,41 @@ class ReconcileReply:
 
 @dataclass(frozen=True, slots=True)
 class GetReply:
-    """``{records, more}``: the envelopes sent, and the asked ids left for another get."""
+    """``{records, more, gone?}``: the envelopes sent, the asked ids left for another get,
+    and the stubs of asked records their authors deleted (``meshchat.stubs``)."""
 
     records: tuple[Envelope, ...]
     more: tuple[bytes, ...] = ()
+    gone: tuple[bytes, ...] = ()
 
     def __post_init__(self) -> None:
-        """Refuse malformed envelopes or ids."""
+        """Refuse malformed envelopes, ids or stubs."""
         _check_envelopes(self.records)
         _need(
             isinstance(self.more, tuple)
             and all(isinstance(i, bytes) and len(i) == 32 for i in self.more),
             "bad `more` list",
         )
+        _need(
+            isinstance(self.gone, tuple)
+            and all(isinstance(s, bytes) and 0 < len(s) <= MAX_STUB_BYTES for s in self.gone),
+            "bad `gone` list",
+        )
 
     @classmethod
     def parse(cls, body: Mapping[str, Any]) -> GetReply:
         """Build from a decoded reply map."""
-        more = body.get("more", [])
+        more, gone = body.get("more", []), body.get("gone", [])
         _need(isinstance(more, list), "bad `more` list")
-        return cls(_envelopes(body.get("records", [])), tuple(more))
+        _need(isinstance(gone, list), "bad `gone` list")
+        return cls(_envelopes(body.get("records", [])), tuple(more), tuple(gone))
 
     def to_wire(self) -> dict[str, Any]:
-        """Return the msgpack-ready body."""
-        return {"records": [list(e) for e in self.records], "more": list(self.more)}
+        """Return the msgpack-ready body (``gone`` only when there is one)."""
+        body: dict[str, Any] = {"records": [list(e) for e in self.records], "more": list(self.more)}
+        if self.gone:
+            body["gone"] = list(self.gone)
+        return body
 
 
 @dataclass(frozen=True, slots=True)

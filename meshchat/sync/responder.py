@@ -38,21 +38,26 @@ def get_reply(zone: str, found: Sequence[Envelope]) -> GetReply:
     """Cut the envelopes found for a ``get`` at ``GET_REPLY_BYTES``; the rest go in ``more``.
 
     The first record is always sent, so one large record cannot stall a peer; records of
-    other zones are never returned.
+    other zones are never returned. A record whose author deleted it is held as a stub
+    (empty signature): it goes in ``gone``, never as a record.
     """
     out: list[Envelope] = []
     more: list[bytes] = []
+    gone: list[bytes] = []
     size = 0
     for signed, sig in found:
         record = records.load_trusted(signed, sig)
         if record.zone != zone:
             continue
-        if out and size + len(signed) + len(sig) > wire.GET_REPLY_BYTES:
+        if (out or gone) and size + len(signed) + len(sig) > wire.GET_REPLY_BYTES:
             more.append(record.id)
             continue
-        out.append((signed, sig))
+        if record.gone:
+            gone.append(signed)
+        else:
+            out.append((signed, sig))
         size += len(signed) + len(sig)
-    return GetReply(tuple(out), tuple(more))
+    return GetReply(tuple(out), tuple(more), tuple(gone))
 
 
 def range_start(request: wire.Range, horizon_start: int) -> tuple[int, bytes]:

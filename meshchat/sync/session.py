@@ -23,8 +23,8 @@ from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Literal, Protocol
 
-from meshchat import records
-from meshchat.errors import LocalProtocolError, RemoteProtocolError
+from meshchat import records, stubs
+from meshchat.errors import LocalProtocolError, RecordRejected, RemoteProtocolError
 from meshchat.sync import wire
 from meshchat.sync.negentropy import ItemSource, NegentropyInitiator
 from meshchat.sync.replies import (
@@ -134,6 +134,7 @@ class ZoneSession:
         self._need: set[bytes] = set()
         self._rounds = 0
         self._narrowed = False  # started again from the peer's later range start
+        self._gone: list[Envelope] = []  # the stubs of deleted records the peer sent
         self._gets: Iterator[list[bytes]] = iter(())
         self._asked: tuple[bytes, ...] = ()  # the ids of the get in flight (or left in `more`)
         self._loads: Iterator[list[bytes]] = iter(())
@@ -264,12 +265,21 @@ class ZoneSession:
             raise RemoteProtocolError("get: the peer sent records not asked for")
         if not asked.issuperset(reply.more):
             raise RemoteProtocolError("get: `more` names ids not asked for")
-        if len(reply.more) >= len(self._asked) or not reply.records:
+        try:
+            gone = [stubs.load_stub(signed) for signed in reply.gone]
+        except RecordRejected as exc:
+            raise RemoteProtocolError(f"get: a malformed stub in `gone`: {exc.detail}") from None
+        if any(stub.id not in asked for stub in gone):
+            raise RemoteProtocolError("get: `gone` names records not asked for")
+        if len(reply.more) >= len(self._asked) or not (reply.records or gone):
             # It named these ids in its reconcile replies: one that serves none of them
             # claimed what it does not hold (or tries to make us hold a huge id set).
             raise RemoteProtocolError("get: the peer sent nothing for the ids asked")
         if reply.records:
             self._ready.append(Ingest(reply.records))
+        # Stubs are kept only in place of what a delete here retracts: after the gets,
+        # when the deletes of this session are in.
+        self._gone.extend((stub.signed, b"") for stub in gone)
         self._asked = reply.more
 
     def _advance(self) -> None:
@@ -295,6 +305,10 @@ class ZoneSession:
                 self._ready.append(wire.Get(self.zone, ids))
                 return
             self._phase = "put"
+            if self._gone:
+                self._ready.append(Ingest(tuple(self._gone)))
+                self._gone = []
+                return
         if self._phase == "put":
             if self._puts:
                 self._ready.append(wire.Put(self.zone, self._puts.popleft()))

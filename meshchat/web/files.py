@@ -201,6 +201,7 @@ class FilesApi:
             record = await self.store.get_record(inputs.hex_id(request.query["id"], "id"))
             if (
                 record is None
+                or record.gone
                 or record.kind != "file"
                 or record.zone not in self.zones
                 or bytes(record.body["sha256"]) != sha256

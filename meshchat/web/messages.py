@@ -92,6 +92,8 @@ class MessagesApi:
         target = await self.store.get_record(target_id)
         if target is None or target.zone not in self.zones:
             fail(404, "unknown_message", "no such record on this node")
+        if target.gone:
+            fail(410, "deleted", "its author deleted it: there is nothing left to change")
         signer = session.signer
         mine = target.author == bytes(signer.key.verify_key) and (
             target.body.get("callsign") == signer.callsign
@@ -128,6 +130,8 @@ class MessagesApi:
         target = await self.store.get_record(target_id)
         if target is None or target.zone not in self.zones:
             fail(404, "unknown_message", "no such record on this node")
+        if target.gone:
+            fail(410, "deleted", "its author deleted it")
         emoji = body.get("emoji")
         if not isinstance(emoji, str) or not 1 <= len(emoji) <= 32 or not emoji.isprintable():
             fail(400, "bad_emoji", "emoji must be 1-32 printable characters")

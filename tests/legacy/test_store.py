@@ -65,7 +65,11 @@ async def test_a_delete_by_the_author_hides_the_line_whichever_came_first(store:
     await legacy.catch_up(ZONE, codec.line_entry)
     texts = [e.line.split("\t")[2] for e in await legacy.window(ZONE, 500)]
     assert texts == ["b"]  # a stranger cannot retract someone's message
-    assert await legacy.count(ZONE) == 3
+    # The deleted line keeps its row without its words; the one that arrived deleted
+    # never had a line at all.
+    assert await legacy.count(ZONE) == 2
+    rows = await store._fetch("SELECT line FROM legacy_lines WHERE record_id = ?", (first.id,))
+    assert [r[0] for r in rows] == [""]
 
 
 async def test_the_window_is_the_newest_distinct_lines(store: Store) -> None:

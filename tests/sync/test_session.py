@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
-from meshchat import records
+from meshchat import records, stubs
 from meshchat.clock import wall_ms
 from meshchat.errors import LocalProtocolError, PeerError, RecordRejected, RemoteProtocolError
 from meshchat.records import Policy, Record
@@ -476,8 +476,10 @@ def _differing_pair() -> tuple[SessionPair, MemoryNode]:
         (lambda ids, peer: GetReply((), tuple(ids)), "sent nothing"),
         (lambda ids, peer: GetReply((_other_zone(),)), "not asked for"),
         (lambda ids, peer: GetReply((), (bytes(32),)), "`more` names ids not asked"),
+        (lambda ids, peer: GetReply((), (), (_stub_of_other(),)), "`gone` names records not"),
+        (lambda ids, peer: GetReply((), (), (b"\x93\x01\x02\x03",)), "malformed stub"),
     ],
-    ids=["nothing", "other-records", "other-more"],
+    ids=["nothing", "other-records", "other-more", "other-gone", "bad-gone"],
 )
 def test_a_get_answered_with_nothing_or_other_ids_is_refused(
     forge: Callable[[tuple[bytes, ...], MemoryNode], GetReply], error: str
@@ -492,6 +494,30 @@ def test_a_get_answered_with_nothing_or_other_ids_is_refused(
     with pytest.raises(RemoteProtocolError, match=error):
         pair.run(forged)
     assert not pair.local.took  # nothing of a forged reply was ingested
+
+
+def _stub_of_other() -> bytes:
+    return stubs.stub_of(make_record(text="somebody else's, deleted"))
+
+
+def test_stubs_the_peer_names_in_gone_are_ingested_after_the_gets() -> None:
+    pair, peer = _differing_pair()
+    stubbed: list[Envelope] = []
+
+    def deleted_there(request: Request) -> Reply:
+        if isinstance(request, wire.Get):
+            # The peer's author deleted the first one asked: only its stub is left there.
+            first, *rest = request.ids
+            found = [peer.envelopes[i] for i in rest if i in peer.envelopes]
+            record = records.load_trusted(*peer.envelopes[first])
+            stubbed.append((stubs.stub_of(record), b""))
+            return GetReply(tuple(found), (), (stubbed[-1][0],))
+        return peer.answer(request)
+
+    pair.run(deleted_there)
+    ingests = pair.of(Ingest)
+    assert stubbed and ingests[-1].envelopes == tuple(stubbed)  # after every get's records
+    assert all(sig for ingest in ingests[:-1] for _, sig in ingest.envelopes)
 
 
 # -- any split of a set of records ---------------------------------------------------------
