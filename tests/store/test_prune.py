@@ -84,3 +84,14 @@ async def test_prune_other_zone_untouched(store: Store, alice: SigningKey) -> No
     await put(store, msg(alice, T0), rec("msg", alice, T0, zone="Other", callsign="ALICE"))
     assert await store.prune(ZONE, older_than_ts=T0 + 1, pinned=()) == 1
     assert await store.counts() == {"Other": 1}
+
+
+async def test_a_sequence_number_is_never_given_twice(store: Store, alice: SigningKey) -> None:
+    # The newest seq goes with a pruned record; cursors past it must still see the next one.
+    await put(store, msg(alice, T0 + 5_000, "kept"), msg(alice, T0, "old, stored last"))
+    assert await store.last_seq() == 2
+    assert await store.prune(ZONE, older_than_ts=T0 + 1, pinned=()) == 1
+    assert await store.last_seq() == 1
+    await put(store, msg(alice, T0 + 5_000 + 1, "next"))
+    changes = await store.changes(ZONE, after_seq=2, limit=10)
+    assert [seq for seq, *_ in changes] == [3]
