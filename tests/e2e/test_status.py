@@ -94,3 +94,34 @@ async def test_the_status_page_draws_a_node_two_hops_away(
         if far_tab is not None and not far_tab.closed:
             await far_tab.close()
         await far.close()
+
+
+async def test_refusals_and_clock_warnings_are_on_the_status_page(
+    mesh: list[RunningNode], open_tab: Any
+) -> None:
+    tab = await open_tab(mesh[0].url)
+    page = tab.page
+    await login(tab, "W1AW")
+    peer_url = (await (await page.request.get(mesh[0].url + "/api/v1/status")).json())["peers"][
+        0
+    ]["url"]
+
+    async def handle(route: Any) -> None:
+        # The counters and the warning come from the node (tests/sync cover how); here
+        # the page is shown two of each, as a node an hour off and under attack has them.
+        response = await route.fetch()
+        body = await response.json()
+        body["sync_refused"] = {"bad_request": 12, "too_large": 3}
+        body["clock_warnings"] = [{"url": peer_url, "name": "<b>fast</b>", "skew_s": 3600}]
+        await route.fulfill(response=response, body=json.dumps(body))
+
+    await page.route("**/api/v1/status", handle)
+    await page.get_by_role("link", name="Status").click()
+    facts = page.locator("dl.facts")
+    await expect(facts).to_contain_text("Sync requests refused")
+    await expect(facts).to_contain_text("bad_request: 12, too_large: 3")
+    warning = page.locator(".clock-warning")
+    await expect(warning).to_have_count(1)
+    await expect(warning).to_contain_text("<b>fast</b>'s clock is 1.0 h ahead of this node's")
+    await expect(page.locator(".clock-warning b")).to_have_count(0)  # a name is only text
+    tab.assert_clean()

@@ -3,7 +3,9 @@
 // node serves a file's own type only for raster images; everything else downloads.
 
 import * as api from "./api.js";
-import { $, clear, el, fullTime, shortTime } from "./dom.js";
+import { $, clear, el } from "./dom.js";
+import { icon } from "./icons.js";
+import { clockTime, fullStamp, shortDate } from "./time.js";
 import { S } from "./state.js";
 
 // The same list as the node's (web/filenames.py): never SVG.
@@ -34,7 +36,8 @@ function downloadLink(name, url, size, mime) {
   return el(
     "div",
     { class: "file-link" },
-    "📎 ",
+    icon("clip"),
+    " ",
     el("a", { href: url + "&download=1", download: name, title: `Download ${name}` }, name),
     el("span", { class: "muted" }, ` · ${humanSize(size)} · ${mime || "unknown type"}`),
   );
@@ -93,7 +96,7 @@ function fileRow(f) {
     el("td", null, f.mime || "—"),
     el("td", null, f.legacy ? "—" : f.channel ? "#" + f.channel : "Everything"),
     el("td", null, f.callsign || "—"),
-    el("td", null, el("time", { title: fullTime(f.ts) }, shortTime(f.ts))),
+    el("td", null, el("time", { datetime: new Date(f.ts).toISOString(), title: fullStamp(f.ts) }, `${shortDate(f.ts)} ${clockTime(f.ts)}`)),
     el("td", null, where(f)),
   );
 }

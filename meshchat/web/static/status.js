@@ -83,6 +83,18 @@ function peersTable(peers, timing) {
   ], rows, "Last synced counts a sync either node started; our last call answered counts only the calls this node made.");
 }
 
+/** A peer whose clock is off by more than the future window, said as an operator needs it. */
+function clockWarning(w) {
+  const away = Math.abs(w.skew_s);
+  const size = away >= 3600 ? `${(away / 3600).toFixed(1)} h` : away >= 60 ? `${Math.round(away / 60)} min` : `${away} s`;
+  const side = w.skew_s > 0 ? "ahead of" : "behind";
+  return el("p", { class: "clock-warning", role: "alert" },
+    el("strong", null, "Clock warning: "),
+    `${w.name || w.url}'s clock is ${size} ${side} this node's. `,
+    "Records stamped by the faster clock are refused by the slower node until one of the clocks is set right " +
+    "(a GPS or NTP source on the mesh, or setting it by hand).");
+}
+
 export async function renderStatus(target, zone) {
   let st;
   try {
@@ -103,8 +115,13 @@ export async function renderStatus(target, zone) {
   fact("Node key", st.node.key.slice(0, 16) + "…", st.node.key);
   fact("Up", fmtUptime(st.uptime_s));
   fact("Records", st.zones.map((z) => `${z.name}: ${z.count}`).join(", "));
-  const rejects = Object.entries(st.rejects || {});
-  fact("Refused", rejects.length ? rejects.map(([k, v]) => `${k}: ${v}`).join(", ") : "none");
+  const counted = (m) => {
+    const e = Object.entries(m || {});
+    return e.length ? e.map(([k, v]) => `${k}: ${v}`).join(", ") : "none";
+  };
+  fact("Records refused", counted(st.rejects), "Records this node would not store, by reason (from peers, imports and this node's users)");
+  fact("Sync requests refused", counted(st.sync_refused), "Requests from peers that this node's sync server answered with an error, by reason");
+  for (const w of st.clock_warnings || []) target.append(clockWarning(w));
   target.append(el("div", { class: "status-grid" }, dl, el("figure", { class: "peer-fig" },
     zonePicture(nodes, peers, st.timing),
     el("figcaption", { class: "muted" }, "Every node of the zone: direct peers joined by a line in their sync state, " +

@@ -5,6 +5,7 @@
 
 import * as api from "./api.js";
 import { $, el } from "./dom.js";
+import { icon } from "./icons.js";
 import { humanSize } from "./files.js";
 import { S } from "./state.js";
 
@@ -120,7 +121,7 @@ export function wireUploads() {
     "aria-label": "Attach a file",
     title: "Share a file in this channel",
     onclick: () => input.click(),
-  }, "📎");
+  }, icon("clip"));
   $("share-geo").after(attach, input);
   const bar = el(
     "div",
