@@ -169,6 +169,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         contacts,
         typing_from_peer,
         horizon_ms(config),
+        scheduler.broadcast,
     )
     retention = Retention(store, config.store, horizon_ms(config), zones, index.invalidate)
     offline_ms = int(config.action_runner.offline_after_s * 1000)

@@ -32,6 +32,10 @@ class Timing:
     request_timeout_s: float = 20.0  # one call to a peer, whole
     info_every_s: float = 600.0  # re-read a healthy peer's info (zones, horizons)
     jitter: float = 0.2  # ± fraction applied to periodic rounds
+    announce_delay_s: float = 1.0  # gather ids-only announcements on lazy links
+    graft_wait_s: float = 1.0  # an announced record may still be on its way eagerly
+    watch_wait_s: float = 55.0  # a watch held on a peer answers by then, then re-arms
+    watch_keep_s: float = 120.0  # records queued for a watcher that stopped polling
     # -- presence and typing --
     presence_interval_s: float = 20.0  # gossip presence to peers between rounds
     presence_ttl_s: float = 120.0  # a presence entry nobody refreshes goes after this

@@ -19,15 +19,25 @@ from meshchat import records
 from meshchat.errors import PeerError, RemoteProtocolError
 from meshchat.peers import Peer
 from meshchat.presence import PresenceEntry, TypingEntry
-from meshchat.sync import wire, zoneauth
+from meshchat.sync import announce, wire, zoneauth
 from meshchat.sync.contacts import plain_address
-from meshchat.sync.replies import FirstsReply, GetReply, PutReply, RangeReply, ReconcileReply
+from meshchat.sync.replies import (
+    FirstsReply,
+    GetReply,
+    IHaveReply,
+    PutReply,
+    RangeReply,
+    ReconcileReply,
+    WatchReply,
+)
 from meshchat.sync.wire import CONTACT_ID_CHARS, MSGPACK, NODE_HEADER, PREFIX
 
 T = TypeVar("T")
 MAX_REPLY_BYTES = 4 * 1024 * 1024
 # Headers a peer does not need; every byte counts on a 300 kbit/s link.
 SKIP_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
+# Calls that say who calls in full: the callee pushes back to the caller by node id.
+CALLER_ROUTES = frozenset({"put", "presence", "ihave", "watch"})
 
 
 __all__ = ["PeerClient", "PeerError", "read_capped"]
@@ -65,7 +75,12 @@ class PeerClient:
         self.base_path = urlsplit(peer.url).path.rstrip("/")
 
     async def call(
-        self, method: str, route: str, body: Any = None, query: dict[str, Any] | None = None
+        self,
+        method: str,
+        route: str,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
     ) -> Any:
         """Send one request and return the decoded msgpack reply; PeerError on any failure."""
         path_qs = f"{self.base_path}{PREFIX}/{route}"
@@ -73,7 +88,7 @@ class PeerClient:
             path_qs += "?" + urlencode(query)
         data = b"" if body is None else records.pack(body)
         # Radio links are slow: only the calls that need to say who is calling say it.
-        headers = {NODE_HEADER: self.node_id} if route in ("put", "presence") else {}
+        headers = {NODE_HEADER: self.node_id} if route in CALLER_ROUTES else {}
         if route == "reconcile":  # a short form is enough for ContactLog
             headers[NODE_HEADER] = self.node_id[:CONTACT_ID_CHARS]
         if body is not None:
@@ -89,7 +104,7 @@ class PeerClient:
                 url,
                 data=data or None,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=self.timeout if timeout_s is None else aiohttp.ClientTimeout(timeout_s),
                 skip_auto_headers=SKIP_HEADERS,
                 allow_redirects=False,
             ) as resp:
@@ -177,6 +192,17 @@ class PeerClient:
             raise PeerError("put: results do not match the records sent")
         self.peer.records_out += reply.accepted
         return reply
+
+    async def ihave(self, request: announce.IHave) -> IHaveReply:
+        """Announce new ids on a lazy link; return the prefixes the peer lacks."""
+        answer = await self.call("POST", "ihave", request.to_wire())
+        return _parse("ihave", IHaveReply.parse, answer)
+
+    async def watch(self, request: announce.Watch, wait_s: float) -> WatchReply:
+        """Hold a watch on the peer for up to ``wait_s``; return what it had for us."""
+        total = wait_s + (self.timeout.total or 20.0)
+        answer = await self.call("POST", "watch", request.to_wire(), timeout_s=total)
+        return _parse("watch", WatchReply.parse, answer)
 
     async def presence(
         self,

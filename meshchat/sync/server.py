@@ -23,6 +23,7 @@ from meshchat.ingest import Ingestor
 from meshchat.presence import PresenceService, TypingEntry
 from meshchat.store.db import Store
 from meshchat.sync import responder, wire, zoneauth
+from meshchat.sync.broadcast import Broadcast
 from meshchat.sync.contacts import ContactLog, plain_address
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.replies import FirstsReply, PutReply
@@ -68,7 +69,9 @@ class SyncServer:
         contacts: ContactLog,
         on_typing: TypingSink,
         horizon_ms: int,
+        broadcast: Broadcast | None = None,
     ) -> None:
+        self.broadcast = broadcast  # ihave and watch (docs/decisions.md "Dissemination")
         self.on_typing = on_typing
         self.config = config
         self.store = store
@@ -96,6 +99,13 @@ class SyncServer:
                 web.post("/presence", self.presence_exchange),
             ]
         )
+        if self.broadcast is not None:
+            app.add_routes(
+                [
+                    web.post("/ihave", self.broadcast.ihave),
+                    web.post("/watch", self.broadcast.watch),
+                ]
+            )
         return app
 
     def _fail(self, request: web.Request, status: int, error: str, detail: str) -> web.Response:
@@ -207,6 +217,8 @@ class SyncServer:
             self.contacts.heard(caller, request.remote or "", time.time())
         origin = f"peer:{(caller or request.remote or '?')[:64]}"
         results = await self.ingestor.submit(req.records, origin)
+        if caller and self.broadcast is not None:
+            self.broadcast.pushed(caller, plain_address(request.remote or ""), results)
         return reply(PutReply(tuple(results)).to_wire())
 
     async def range(self, request: web.Request) -> web.Response:
