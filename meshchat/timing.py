@@ -37,8 +37,9 @@ class Timing:
     watch_wait_s: float = 55.0  # a watch held on a peer answers by then, then re-arms
     watch_keep_s: float = 120.0  # records queued for a watcher that stopped polling
     # -- presence and typing --
-    presence_interval_s: float = 20.0  # gossip presence to peers between rounds
-    presence_ttl_s: float = 120.0  # a presence entry nobody refreshes goes after this
+    presence_interval_s: float = 1.0  # how often this node checks its users for a change
+    presence_refresh_s: float = 120.0  # a node with users repeats its version this often
+    presence_ttl_s: float = 300.0  # an origin whose version nobody repeats goes after this
     idle_s: float = 300.0  # a browser not seen for this long is no longer "online"
     leave_grace_s: float = 30.0  # a session whose last tab closed stays this long (a reload)
     browser_presence_s: float = 2.0  # how often open tabs are told who is online

@@ -26,6 +26,7 @@ from aiohttp import web
 
 from meshchat import records
 from meshchat.errors import RemoteProtocolError
+from meshchat.presencedelta import Update
 from meshchat.records import Record
 from meshchat.store.db import Store
 from meshchat.sync import announce, wire
@@ -75,7 +76,10 @@ class Broadcast:
         timing: Timing,
         contacts: ContactLog,
         find_link: Callable[[str, str], LinkLike | None],
+        forward_presence: Callable[[str, Sequence[Update], str], None] = lambda z, u, s: None,
     ) -> None:
+        # Pass presence changes a peer sent on along the tree (``gossip.Gossip.forward``).
+        self.forward_presence = forward_presence
         self.store = store
         self.zones = frozenset(zones)
         self.timing = timing

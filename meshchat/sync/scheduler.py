@@ -20,6 +20,7 @@ from meshchat.config import Config
 from meshchat.ingest import Ingestor
 from meshchat.peers import Peer, PeerTable
 from meshchat.presence import PresenceService, TypingEntry
+from meshchat.presencedelta import Update
 from meshchat.records import Record
 from meshchat.store.db import Store
 from meshchat.sync.broadcast import Broadcast
@@ -31,9 +32,10 @@ from meshchat.sync.peerlink import LinkContext, PeerLink
 from meshchat.sync.zonesync import ZoneSync
 from meshchat.timing import Timing, horizon_ms
 
-# Lazy links told of each batch of new records (ids only): enough that a node the tree
-# missed hears of it from someone (gossipsub's D_lazy), few enough to cost little.
-LAZY_FANOUT = 3
+# Lazy links told of new records (ids only), picked anew every announcement window: each
+# node then hears of a record about once from off the tree, enough for one the tree
+# missed to graft itself back within a few windows, and cheap (docs/decisions.md).
+LAZY_FANOUT = 1
 INBOUND_S = 3600.0  # callers listed on the status page for this long after their last call
 
 
@@ -66,7 +68,11 @@ class SyncScheduler:
         self.gossip = Gossip(presence, config.node.zones, timing)
         self._links: dict[str, PeerLink] = {}
         self._ctx: LinkContext | None = None  # set while started
-        self.broadcast = Broadcast(store, config.node.zones, timing, contacts, self.find_link)
+        self._told: tuple[float, frozenset[str]] = (0.0, frozenset())  # lazy picks, until
+        self.broadcast = Broadcast(
+            store, config.node.zones, timing, contacts, self.find_link, self.presence_heard
+        )
+        self.presence = presence
 
     @property
     def links(self) -> Mapping[str, PeerLink]:
@@ -107,6 +113,7 @@ class SyncScheduler:
         client = PeerClient(
             self._ctx.http, peer, self.node_id, sync.zone_secret, self.timing.request_timeout_s
         )
+        client.presence_digest = self.presence.digest
         link = PeerLink(self._ctx, client)
         self._links[peer.url] = link
         link.start()
@@ -154,8 +161,14 @@ class SyncScheduler:
                 link.pusher.offer(fresh, now)
             else:
                 lazy.append(link)
-        for link in random.sample(lazy, min(LAZY_FANOUT, len(lazy))):
-            link.pusher.announce(fresh, now)
+        until, picked = self._told
+        if time.monotonic() >= until or not picked & {link.peer.url for link in lazy}:
+            chosen = random.sample(lazy, min(LAZY_FANOUT, len(lazy)))
+            picked = frozenset(link.peer.url for link in chosen)
+            self._told = (time.monotonic() + self.timing.announce_delay_s, picked)
+        for link in lazy:
+            if link.peer.url in picked:
+                link.pusher.announce(fresh, now)
         self.broadcast.feed(fresh, source)
         # A node record of a key not trusted here: the peer it came from may trust it by
         # now, and says so in its info (docs/decisions.md "Identity").
@@ -209,5 +222,9 @@ class SyncScheduler:
                 link.trigger()
 
     async def presence_loop(self) -> None:
-        """Gossip presence to every live peer between anti-entropy rounds."""
-        await self.gossip.run(lambda: [link.client for link in self._links.values()])
+        """Send this node's presence changes to its peers as they happen."""
+        await self.gossip.run(lambda: list(self._links.values()))
+
+    def presence_heard(self, zone: str, applied: Sequence[Update], source: str) -> None:
+        """Pass on presence changes a peer sent (and we applied), along the tree."""
+        self.gossip.forward(zone, applied, source, list(self._links.values()))

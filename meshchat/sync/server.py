@@ -198,8 +198,10 @@ class SyncServer:
         window = await self.index.window(
             zone, responder.reconcile_since(req.since, self._horizon_start())
         )
-        answer = responder.answer_reconcile(window, self.config.sync.frame_limit, req.neg)
-        return reply(answer.to_wire())
+        answer = responder.answer_reconcile(window, self.config.sync.frame_limit, req.neg).to_wire()
+        if req.pres is not None:  # whether we hold the same presence (docs/decisions.md)
+            answer["pres"] = self.presence.digest(zone)
+        return reply(answer)
 
     async def get(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/get {zone, ids}`` → ``{records, more}``, cut at 64 KiB."""
@@ -237,13 +239,22 @@ class SyncServer:
         return reply(FirstsReply(tuple(ids[: wire.MAX_FIRSTS])).to_wire())
 
     async def presence_exchange(self, request: web.Request) -> web.Response:
-        """``POST /sync/v1/presence {zone, users}`` → ``{users}``; never logged."""
+        """``POST /sync/v1/presence {zone, updates?, typing?, digest?}``; never logged."""
         req = wire.Presence.parse(records.unpack(await request.read(), wire.MAX_PRESENCE * 6 + 8))
         zone = self._zone(req.zone)
-        self.presence.merge(zone, req.users, plain_address(request.remote or ""))
         caller = request.headers.get(NODE_HEADER, "")
         if caller:
             self.contacts.heard(caller, request.remote or "", time.time())
+        source = plain_address(request.remote or "")
+        applied, want = self.presence.take(zone, req.updates, source)
+        if applied and self.broadcast is not None:
+            self.broadcast.forward_presence(zone, applied, caller)
         if req.typing:
             self.on_typing(zone, req.typing, caller)
-        return reply({"users": [u.to_wire() for u in self.presence.zone(zone)]})
+        body: dict[str, Any] = {"want": want} if want else {}
+        if req.digest is not None:
+            ours = self.presence.digest(zone)
+            body["digest"] = ours
+            if ours != req.digest:  # the caller asks for our whole lists (docs/decisions.md)
+                body["updates"] = [u.to_wire() for u in self.presence.whole(zone)]
+        return reply(body)
