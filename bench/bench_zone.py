@@ -145,7 +145,10 @@ async def all_status(http: aiohttp.ClientSession, procs: list[Proc]) -> list[dic
     """Return every node's status (waiting for the ones that are not up yet)."""
     out = []
     for proc in procs:
-        for _ in range(600):
+        for _ in range(3000):
+            if proc.proc.poll() is not None:
+                tail = (proc.data / "log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"n{proc.index} exited: {tail}")
             st = await status(http, proc)
             if st is not None:
                 out.append(st)
