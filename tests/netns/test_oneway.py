@@ -26,7 +26,7 @@ table inet oneway {
     chain input {
         type filter hook input priority 0; policy accept;
         ct state established,related accept
-        tcp flags syn ct state new drop
+        iifname "mcl" tcp flags syn ct state new drop
     }
 }
 """
@@ -43,8 +43,12 @@ def test_records_cross_a_link_that_only_one_side_can_open(
     eventually(lambda: topo.live_with_neighbours(1), 60, what="n1 reaches n0")
     eventually(lambda: topo.count(0) == 2 and topo.count(1) == 2, 60, what="first round")
     assert not topo.live_with_neighbours(0), "n0 must not reach n1 in this test"
-    inbound = topo.status(0)["inbound"]
-    assert [e["watching"] for e in inbound if e["address"] == topo.addr(0, 1)] == [True]
+
+    def watched() -> bool:
+        inbound = topo.status(0)["inbound"]
+        return [e["watching"] for e in inbound if e["address"] == topo.addr(0, 1)] == [True]
+
+    eventually(watched, 30, what="n1 holds a watch on n0, listed as inbound there")
 
     for k in range(3):
         for sender, receiver in ((0, 1), (1, 0)):
