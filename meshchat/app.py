@@ -192,6 +192,7 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
         horizon,
         blobs,
         fetcher.before_serving,
+        scheduler.broadcast,
     )
     retention = Retention(store, config.store, horizon, zones, index.invalidate)
     offline_ms = int(config.action_runner.offline_after_s * 1000)

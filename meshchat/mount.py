@@ -69,6 +69,7 @@ def build_app(node: Node) -> web.Application:
     actions = actions_http.ActionsApi(node.actions)
     status.actions = actions.summary
     status.sections["legacy"] = node.legacy.status
+    status.inbound = node.scheduler.inbound
     contacts = actions_http.ContactsApi(
         node.actions.offline.store,
         lambda request, csrf: require_session(node.sessions, request, csrf=csrf).signer.callsign,
@@ -117,6 +118,7 @@ def build_app(node: Node) -> web.Application:
 
     async def close_sockets(app: web.Application) -> None:
         del app
+        node.scheduler.broadcast.close()  # held watches answer now, not at their deadline
         await node.live.close()
 
     root.on_shutdown.append(close_sockets)

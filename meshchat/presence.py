@@ -17,7 +17,7 @@ from meshchat import callsign as callsigns
 from meshchat import schemas
 from meshchat.clock import wall_ms
 from meshchat.errors import RemoteProtocolError
-from meshchat.presencetable import PresenceTable
+from meshchat.presencedelta import OriginTable, Update, digest
 from meshchat.timing import Timing
 
 STATUSES = ("online", "away", "busy")
@@ -154,7 +154,18 @@ class PresenceService:
         self._clock = clock
         self._local: dict[str, _Local] = {}
         self._status: dict[str, str] = {}  # callsign -> online | away | busy, as they set it
-        self._remote = {zone: PresenceTable(self.ttl_ms) for zone in zones}
+        self.refresh_ms = int(timing.presence_repeat_s * 1000)
+        self._remote = {zone: OriginTable(self.ttl_ms) for zone in zones}
+        # What this node last told its peers of its own users (docs/decisions.md).
+        self._version = 0
+        self._version_at = 0
+        self._published: dict[str, tuple[str, int]] = {}  # callsign -> (status, since)
+        # Told of every change, local or heard (the gossip publishes, the live hub shows).
+        self.listeners: list[Callable[[], None]] = []
+
+    def _changed(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     # -- this node's users (the web layer reports them) ---------------------------------
 
@@ -167,6 +178,7 @@ class PresenceService:
         local.tabs += 1
         local.left_ms = None
         local.last_seen_ms = now
+        self._changed()
 
     def closed(self, key: str) -> None:
         """A tab of the session closed; the session stays for the leave grace."""
@@ -175,6 +187,7 @@ class PresenceService:
             local.tabs = max(0, local.tabs - 1)
             if not local.tabs:
                 local.left_ms = self._clock()
+                self._changed()
 
     def seen(self, key: str) -> None:
         """The session's browser is still there."""
@@ -184,13 +197,15 @@ class PresenceService:
 
     def leave(self, key: str) -> None:
         """The session ended (a logout): it is gone at once."""
-        self._local.pop(key, None)
+        if self._local.pop(key, None) is not None:
+            self._changed()
 
     def set_status(self, callsign: str, status: str) -> None:
         """Set online / away / busy for ``callsign`` on this node (every tab of it)."""
         if status not in STATUSES:
             raise RemoteProtocolError(f"status must be one of {', '.join(STATUSES)}")
         self._status[callsign] = status
+        self._changed()
         if len(self._status) > MAX_PRESENCE:
             present = {local.callsign for local in self._local.values()}
             self._status = {c: v for c, v in self._status.items() if c in present}
@@ -219,18 +234,88 @@ class PresenceService:
                 latest[entry.callsign] = entry
         return list(latest.values())
 
-    # -- what peers reported (sync reports it) -------------------------------------------
+    # -- what this node tells its peers (docs/decisions.md "Presence") ------------------
 
-    def merge(self, zone: str, entries: Iterable[PresenceEntry], source: str = "") -> None:
-        """Take in the entries ``source`` (a peer's address or URL) reported for ``zone``."""
+    def publish(self) -> Update | None:
+        """Return this node's change since it last told its peers, or a due refresh."""
+        now = self._clock()
+        users = {e.callsign: (e.status, e.since) for e in self.local("")}
+        changed = users != self._published
+        if not changed and not (users and now - self._version_at >= self.refresh_ms):
+            return None
+        prev, self._version = self._version, max(now, self._version + 1)
+        self._version_at = now
+        before, self._published = self._published, users
+        return Update(
+            self.node_name,
+            self._version,
+            prev,
+            tuple((c, s, t) for c, (s, t) in users.items() if before.get(c) != (s, t)),
+            tuple(c for c in before if c not in users),
+        )
+
+    def whole(self, zone: str, names: Iterable[str] | None = None) -> list[Update]:
+        """Return the whole lists of the origins held for ``zone`` (ours first)."""
+        wanted = None if names is None else set(names)
+        out = []
+        if self._version and (wanted is None or self.node_name in wanted):
+            users = tuple((c, s, t) for c, (s, t) in self._published.items())
+            out.append(Update(self.node_name, self._version, None, users))
         table = self._remote.get(zone)
         if table is not None:
-            table.merge(entries, self._clock(), self.node_name, source)
+            table.expire(self._clock())
+            out += table.whole(wanted)
+        return out
+
+    def digest(self, zone: str) -> bytes:
+        """Return the digest of every (origin, version) held for ``zone``."""
+        table = self._remote.get(zone)
+        versions = {} if table is None else {n: o.version for n, o in table.origins.items()}
+        if self._version:
+            versions[self.node_name] = self._version
+        return digest(versions)
+
+    # -- what peers reported (sync reports it) -------------------------------------------
+
+    def take(
+        self, zone: str, updates: Iterable[Update], source: str = ""
+    ) -> tuple[list[Update], list[str]]:
+        """Apply updates ``source`` sent; return (the applied ones, origins wanted whole)."""
+        table = self._remote.get(zone)
+        if table is None:
+            return [], []
+        now = self._clock()
+        table.expire(now)
+        applied, wanted = [], []
+        for update in updates:
+            ok, whole = table.apply(update, now, self.node_name, source)
+            if ok:
+                applied.append(update)
+            elif whole:
+                wanted.append(update.node)
+        if applied:
+            self._changed()
+        return applied, wanted
+
+    def forget(self, source: str) -> None:
+        """Drop what ``source`` reported in every zone (a peer that went away)."""
+        for table in self._remote.values():
+            table.forget(source)
+        self._changed()
 
     def remote(self, zone: str) -> list[PresenceEntry]:
         """Return the live entries peers reported for ``zone``."""
         table = self._remote.get(zone)
-        return table.live(self._clock()) if table is not None else []
+        if table is None:
+            return []
+        now = self._clock()
+        if table.expire(now):
+            self._changed()
+        return [
+            PresenceEntry(call, name, status, min(since, origin.heard_ms), origin.heard_ms)
+            for name, origin in table.origins.items()
+            for call, (status, since) in origin.users.items()
+        ]
 
     def zone(self, zone: str) -> list[PresenceEntry]:
         """Return everyone online in ``zone``: this node's users first, then the rest."""

@@ -32,9 +32,14 @@ class Timing:
     request_timeout_s: float = 20.0  # one call to a peer, whole
     info_every_s: float = 600.0  # re-read a healthy peer's info (zones, horizons)
     jitter: float = 0.2  # ± fraction applied to periodic rounds
+    announce_delay_s: float = 1.0  # gather ids-only announcements on lazy links
+    graft_wait_s: float = 1.0  # an announced record may still be on its way eagerly
+    watch_wait_s: float = 55.0  # a watch held on a peer answers by then, then re-arms
+    watch_keep_s: float = 120.0  # records queued for a watcher that stopped polling
     # -- presence and typing --
-    presence_interval_s: float = 20.0  # gossip presence to peers between rounds
-    presence_ttl_s: float = 120.0  # a presence entry nobody refreshes goes after this
+    presence_interval_s: float = 1.0  # how often this node checks its users for a change
+    presence_refresh_s: float = 120.0  # a node with users repeats its version this often
+    presence_ttl_s: float = 300.0  # an origin whose version nobody repeats goes after this
     idle_s: float = 300.0  # a browser not seen for this long is no longer "online"
     leave_grace_s: float = 30.0  # a session whose last tab closed stays this long (a reload)
     browser_presence_s: float = 2.0  # how often open tabs are told who is online
@@ -77,6 +82,15 @@ class Timing:
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def presence_repeat_s(self) -> float:
+        """How often an origin with users repeats its version: well inside the TTL.
+
+        ``presence_refresh_s``, unless the TTL is so short (a test, a tuned node) that a
+        list repeated that rarely would expire between repeats and its users flap.
+        """
+        return min(self.presence_refresh_s, self.presence_ttl_s / 2.5)
 
     @property
     def peer_stale_s(self) -> float:

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from meshchat.clock import wall_ms
 from meshchat.errors import PeerError
 from meshchat.legacy import codec, lists
 from meshchat.legacy.client import Answer, LegacyClient, NotMeshchat, TooLarge
 from meshchat.legacy.files import FileLists
 from meshchat.legacy.importer import LineImporter, SeenLines
 from meshchat.legacy.stats import LegacyStats
-from meshchat.legacy.users import presence_entries
+from meshchat.legacy.users import LegacyOrigins, presence_entries
 from meshchat.legacy.window import ExportWindow
 from meshchat.peers import Peer, PeerTable
 from meshchat.presence import PresenceService
@@ -75,6 +76,7 @@ class LegacyPoller:
         self.importer = importer
         self.window = window
         self.presence = presence
+        self.origins = LegacyOrigins(int(timing.presence_repeat_s * 1000))
         self.zone = window.zone
         self.node_name = node_name
         self.timing = timing
@@ -160,7 +162,8 @@ class LegacyPoller:
         users = await client.get("users_raw", platform=codec.PLATFORM, node=self.node_name)
         if self._checked(users):
             state.users = lists.parse_users(users.body, MAX_LIST_LINES)
-            self.presence.merge(self.zone, presence_entries(state.users))
+            updates = self.origins.updates(presence_entries(state.users), wall_ms())
+            self.presence.take(self.zone, updates, f"legacy:{peer.url}")
         files = await client.get("local_files_raw")
         if self._checked(files):
             state.files = lists.parse_files(files.body, MAX_LIST_LINES)

@@ -1,7 +1,8 @@
 """Users both ways: legacy users into presence, this node's users into ``users_raw``.
 
-A legacy node lists the users logged in on it; each becomes a remote presence entry of
-its own node, so meshchat's UI shows them and gossip passes them on. This node's users
+A legacy node lists the users logged in on it; each legacy node becomes a presence origin
+(``LegacyOrigins``), so meshchat's UI shows its users and the digest in each reconcile
+brings them to the other nodes. This node's users
 (meshchat sessions and the browsers of the old UI polling here) are what our own
 ``users_raw`` lists, as a legacy node would. Presence travels one hop, as in LEGACY.md.
 """
@@ -19,6 +20,7 @@ from meshchat.errors import MeshchatError
 from meshchat.legacy.codec import PLATFORM
 from meshchat.legacy.lists import LegacyUser, browser_id
 from meshchat.presence import PresenceEntry, PresenceService
+from meshchat.presencedelta import Update, User
 
 MAX_BROWSER_ID = 64
 MAX_BROWSERS = 256
@@ -40,6 +42,51 @@ def presence_entries(users: Iterable[LegacyUser]) -> list[PresenceEntry]:
         except MeshchatError:
             continue
     return entries
+
+
+class LegacyOrigins:
+    """Legacy nodes' users as presence updates: each legacy node is the origin of its own.
+
+    A legacy node cannot version its list, so this node does: a new version when the list
+    changes, and the same list again every ``refresh_ms`` so it does not expire; an
+    unchanged list costs nothing between (docs/decisions.md "Presence as changes").
+    """
+
+    def __init__(self, refresh_ms: int) -> None:
+        self.refresh_ms = refresh_ms
+        self._held: dict[str, tuple[tuple[User, ...], int, int]] = {}  # node -> users, v, at
+
+    def updates(self, entries: Iterable[PresenceEntry], now_ms: int) -> list[Update]:
+        """Return the whole-list updates of the legacy nodes whose lists are due."""
+        by_node: dict[str, dict[str, User]] = {}
+        for entry in entries:
+            by_node.setdefault(entry.node, {})[entry.callsign] = (
+                entry.callsign,
+                entry.status,
+                entry.since,
+            )
+        out = []
+        for node, users in by_node.items():
+            held = self._held.get(node)
+            # A legacy list stamps each user with when it was last seen, which moves at
+            # every poll: a change is a user coming, going or changing status, and one
+            # who stays keeps the time they were first listed.
+            before = {u[0]: u for u in held[0]} if held is not None else {}
+            listed = tuple(
+                sorted(
+                    before[c] if c in before and before[c][1] == u[1] else u
+                    for c, u in users.items()
+                )
+            )
+            if held is not None and held[0] == listed and now_ms - held[2] < self.refresh_ms:
+                continue
+            version = max(now_ms, held[1] + 1 if held is not None else 1)
+            self._held[node] = (listed, version, now_ms)
+            out.append(Update(node, version, None, listed))
+        if len(self._held) > MAX_BROWSERS:  # names a legacy peer made up: keep the newest
+            for node in sorted(self._held, key=lambda n: self._held[n][2])[:-MAX_BROWSERS]:
+                del self._held[node]
+        return out
 
 
 def local_users(presence: PresenceService, zone: str, node: str) -> list[LegacyUser]:

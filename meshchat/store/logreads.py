@@ -23,6 +23,17 @@ class LogReads(StoreBase):
                 found.update(bytes(r[0]) for r in rows)
         return found
 
+    async def by_prefix(self, prefixes: Sequence[bytes]) -> dict[bytes, tuple[bytes, bytes]]:
+        """Return {prefix: (S, sig)} of a stored record whose id starts with each prefix."""
+        found: dict[bytes, tuple[bytes, bytes]] = {}
+        async with self._read_lock:
+            for prefix in prefixes:
+                low, high = prefix.ljust(32, b"\x00"), prefix.ljust(32, b"\xff")
+                rows = list(await self._reader.execute_fetchall(queries.BY_PREFIX, (low, high)))
+                if rows:
+                    found[prefix] = (bytes(rows[0][0]), bytes(rows[0][1]))
+        return found
+
     async def get_envelopes(self, ids: Sequence[bytes]) -> list[tuple[bytes, bytes]]:
         """Return (S, sig) of ``ids`` in their order; unknown ids are skipped."""
         found: dict[bytes, tuple[bytes, bytes]] = {}
@@ -57,6 +68,10 @@ class LogReads(StoreBase):
         """Return (ts, id) of the zone's records with ts >= since_ts, sorted (Negentropy)."""
         rows = await self._fetch(queries.ITEMS, (zone, since_ts))
         return [(int(r[0]), bytes(r[1])) for r in rows]
+
+    async def item_rows(self, zone: str, since_ts: int) -> list[tuple[int, bytes]]:
+        """Like ``items``, as SQLite returns the rows (no per-row work on the loop)."""
+        return await self._fetch(queries.ITEMS, (zone, since_ts))
 
     async def range_page(
         self, zone: str, after_ts: int, after_id: bytes, limit: int

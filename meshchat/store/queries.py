@@ -108,6 +108,8 @@ def envelopes_by_id(n: int) -> str:
 # --- sync ---------------------------------------------------------------------------------
 
 RECORD_BY_ID = "SELECT S, sig FROM records WHERE id = ?"
+# An announced id prefix (docs/decisions.md "Dissemination"): a range seek on the id index.
+BY_PREFIX = "SELECT S, sig FROM records WHERE id BETWEEN ? AND ? LIMIT 1"
 # Live updates (web/live.py): what was stored in a zone after a local sequence number.
 CHANGES = """
 SELECT seq, kind, id, target FROM records WHERE seq > ? AND zone = ? ORDER BY seq LIMIT ?

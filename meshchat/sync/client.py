@@ -7,9 +7,11 @@ it, so a ``session.ZoneSession`` is driven with one call per request.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email.utils
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 from urllib.parse import urlencode, urlsplit
 
@@ -18,16 +20,27 @@ import aiohttp
 from meshchat import records
 from meshchat.errors import PeerError, RemoteProtocolError
 from meshchat.peers import Peer
-from meshchat.presence import PresenceEntry, TypingEntry
-from meshchat.sync import wire, zoneauth
+from meshchat.presence import MAX_PRESENCE
+from meshchat.presencedelta import Update, parse_updates
+from meshchat.sync import announce, wire, zoneauth
 from meshchat.sync.contacts import plain_address
-from meshchat.sync.replies import FirstsReply, GetReply, PutReply, RangeReply, ReconcileReply
+from meshchat.sync.replies import (
+    FirstsReply,
+    GetReply,
+    IHaveReply,
+    PutReply,
+    RangeReply,
+    ReconcileReply,
+    WatchReply,
+)
 from meshchat.sync.wire import CONTACT_ID_CHARS, MSGPACK, NODE_HEADER, PREFIX
 
 T = TypeVar("T")
 MAX_REPLY_BYTES = 4 * 1024 * 1024
 # Headers a peer does not need; every byte counts on a 300 kbit/s link.
 SKIP_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
+# Calls that say who calls in full: the callee pushes back to the caller by node id.
+CALLER_ROUTES = frozenset({"put", "presence", "ihave", "watch"})
 
 
 __all__ = ["PeerClient", "PeerError", "read_capped"]
@@ -63,9 +76,16 @@ class PeerClient:
         self.zone_secret = zone_secret
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.base_path = urlsplit(peer.url).path.rstrip("/")
+        self.presence_digest: Callable[[str], bytes] | None = None
+        self.presence_stale: set[str] = set()  # zones whose presence digests differed
 
     async def call(
-        self, method: str, route: str, body: Any = None, query: dict[str, Any] | None = None
+        self,
+        method: str,
+        route: str,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        timeout_s: float | None = None,
     ) -> Any:
         """Send one request and return the decoded msgpack reply; PeerError on any failure."""
         path_qs = f"{self.base_path}{PREFIX}/{route}"
@@ -73,7 +93,7 @@ class PeerClient:
             path_qs += "?" + urlencode(query)
         data = b"" if body is None else records.pack(body)
         # Radio links are slow: only the calls that need to say who is calling say it.
-        headers = {NODE_HEADER: self.node_id} if route in ("put", "presence") else {}
+        headers = {NODE_HEADER: self.node_id} if route in CALLER_ROUTES else {}
         if route == "reconcile":  # a short form is enough for ContactLog
             headers[NODE_HEADER] = self.node_id[:CONTACT_ID_CHARS]
         if body is not None:
@@ -89,7 +109,7 @@ class PeerClient:
                 url,
                 data=data or None,
                 headers=headers,
-                timeout=self.timeout,
+                timeout=self.timeout if timeout_s is None else aiohttp.ClientTimeout(timeout_s),
                 skip_auto_headers=SKIP_HEADERS,
                 allow_redirects=False,
             ) as resp:
@@ -163,7 +183,12 @@ class PeerClient:
             answer = await self.call("GET", "firsts", query=request.to_query())
             return _parse("firsts", FirstsReply.parse, answer)
         if isinstance(request, wire.Reconcile):
+            # Each round tells whether both hold the same presence (docs/decisions.md).
+            ours = self.presence_digest(request.zone) if self.presence_digest else None
+            request = dataclasses.replace(request, pres=ours)
             answer = await self.call("POST", "reconcile", request.to_wire())
+            if ours is not None and answer.get("pres") != ours:
+                self.presence_stale.add(request.zone)
             return _parse("reconcile", ReconcileReply.parse, answer)
         if isinstance(request, wire.Get):
             answer = await self.call("POST", "get", request.to_wire())
@@ -178,22 +203,38 @@ class PeerClient:
         self.peer.records_out += reply.accepted
         return reply
 
-    async def presence(
-        self,
-        zone: str,
-        users: list[PresenceEntry],
-        typing: Sequence[TypingEntry] = (),
-    ) -> list[PresenceEntry]:
-        """Exchange presence (and pass on who is typing): send ours, return theirs."""
-        body: dict[str, Any] = {"zone": zone, "users": [u.to_wire() for u in users]}
-        if typing:
-            body["typing"] = [t.to_wire() for t in typing]
-        answer = await self.call("POST", "presence", body)
-        raw = answer.get("users", [])
+    async def ihave(self, request: announce.IHave) -> IHaveReply:
+        """Announce new ids on a lazy link; return the prefixes the peer lacks."""
+        answer = await self.call("POST", "ihave", request.to_wire())
+        return _parse("ihave", IHaveReply.parse, answer)
+
+    async def watch(self, request: announce.Watch, wait_s: float) -> WatchReply:
+        """Hold a watch on the peer for up to ``wait_s``; return what it had for us."""
+        total = wait_s + (self.timeout.total or 20.0)
+        answer = await self.call("POST", "watch", request.to_wire(), timeout_s=total)
+        return _parse("watch", WatchReply.parse, answer)
+
+    async def presence(self, request: wire.Presence) -> PresenceAnswer:
+        """Send presence changes (and who is typing); return the peer's answer."""
+        answer = await self.call("POST", "presence", request.to_wire())
         try:
-            return list(wire.Presence.parse({"zone": zone, "users": raw}).users)
+            updates = parse_updates(answer.get("updates", []))
+            want = answer.get("want", [])
+            if not isinstance(want, list) or not all(isinstance(n, str) for n in want):
+                raise RemoteProtocolError("want: a list of node names")
+            digest = answer.get("digest")
+            return PresenceAnswer(updates, tuple(want[:MAX_PRESENCE]), digest)
         except RemoteProtocolError as exc:
             raise PeerError(f"presence: {exc}") from None
+
+
+@dataclass(frozen=True)
+class PresenceAnswer:
+    """A peer's reply to ``presence``: its whole lists (when asked), the origins it wants."""
+
+    updates: tuple[Update, ...] = ()
+    want: tuple[str, ...] = ()
+    digest: Any = None
 
 
 def _parse(route: str, parse: Callable[[Mapping[str, Any]], T], answer: Any) -> T:

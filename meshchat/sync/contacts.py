@@ -27,6 +27,8 @@ class ContactLog:
 
     def __init__(self) -> None:
         self._reconciled: dict[tuple[str, str], float] = {}
+        # Every caller, for the status page's inbound peers: key -> (node id, last call).
+        self._calls: dict[tuple[str, str], tuple[str, float]] = {}
         # Told about every call, so a link that was failing is retried at once.
         self.listener: Callable[[str, str], None] = lambda node_id, address: None
 
@@ -35,6 +37,11 @@ class ContactLog:
         key = (node_id[:CONTACT_ID_CHARS], plain_address(address))
         if len(self._reconciled) > MAX_CONTACTS:  # bound memory under a spray of made-up names
             self._reconciled.clear()
+        if len(self._calls) > MAX_CONTACTS:
+            self._calls.clear()
+        known = self._calls.get(key)
+        full = node_id if known is None or len(node_id) >= len(known[0]) else known[0]
+        self._calls[key] = (full[:64], now)
         if reconcile:
             self._reconciled[key] = now
         self.listener(*key)
@@ -43,3 +50,8 @@ class ContactLog:
         """Return how long ago that node last reconciled with us from ``address``, or None."""
         when = self._reconciled.get((node_id[:CONTACT_ID_CHARS], plain_address(address)))
         return None if when is None else now - when
+
+    def callers(self, now: float, within_s: float) -> list[tuple[str, str, float]]:
+        """Return (node id, address, seconds ago) of callers within ``within_s``, latest first."""
+        out = [(nid, addr, now - t) for (_, addr), (nid, t) in self._calls.items()]
+        return sorted((c for c in out if c[2] <= within_s), key=lambda c: c[2])

@@ -26,7 +26,8 @@ from meshchat.sync import probe, wire
 from meshchat.sync.client import PeerClient
 from meshchat.sync.contacts import ContactLog
 from meshchat.sync.gossip import Gossip
-from meshchat.sync.pusher import Pusher
+from meshchat.sync.pusher import LinkMode, Pusher
+from meshchat.sync.watch import Lacking, WatchLoop
 from meshchat.sync.zonesync import ZoneSync
 from meshchat.timing import Timing
 
@@ -48,6 +49,8 @@ class LinkContext:
     # Told the node id of every peer whose info was read, and the node keys that info
     # vouches for (node trust, docs/decisions.md "Identity").
     met: Callable[[str, Sequence[str]], None]
+    # Which announced id prefixes are not stored here (``Broadcast.lacking``).
+    lacking: Lacking
 
 
 class PeerLink:
@@ -57,7 +60,15 @@ class PeerLink:
         self.ctx = ctx
         self.client = client
         self.peer = client.peer
-        self.pusher = Pusher(client, ctx.timing.push_delay_s, self._push_failed)
+        # Eager (whole records) or lazy (ids only) in both directions (docs/decisions.md).
+        self.mode = LinkMode()
+        timing = ctx.timing
+        self.pusher = Pusher(
+            client, timing.push_delay_s, self._push_failed, self.mode, timing.announce_delay_s
+        )
+        self.watch = WatchLoop(
+            client, self.mode, ctx.zones, ctx.timing, ctx.zone_sync.ingestor.submit, ctx.lacking
+        )
         self._trigger = asyncio.Event()
         self._trigger.set()  # a new peer is synced at once
         self._tasks: list[asyncio.Task[None]] = []
@@ -65,6 +76,11 @@ class PeerLink:
         self._paged_in: set[str] = set()  # zones paged in from this peer during this contact
         self._counts: dict[str, int] = {}  # the peer's zone sizes at its last info
         self._info_at = 0.0  # monotonic time of the last info
+
+    @property
+    def live(self) -> bool:
+        """Tell whether the peer answers (pushes and announcements go to live peers)."""
+        return self.peer.live
 
     @property
     def idle(self) -> bool:
@@ -77,6 +93,7 @@ class PeerLink:
         self._tasks = [
             loop.create_task(self._loop(), name=f"sync {self.peer.url}"),
             loop.create_task(self.pusher.run(), name=f"push {self.peer.url}"),
+            loop.create_task(self.watch.run(), name=f"watch {self.peer.url}"),
         ]
 
     async def stop(self) -> None:
@@ -189,7 +206,9 @@ class PeerLink:
         """The peer answered: clear its back-off; push what waited while it was away."""
         if self.peer.succeeded(time.time()):
             self._paged_in.clear()  # back after a cut: catch up by paging again
+            self.mode.eager = True  # a link that comes back starts eager (Plumtree)
             self.pusher.wake()
+            self.watch.wake()
 
     def _take_info(self, info: dict[str, Any]) -> None:
         peer = self.peer

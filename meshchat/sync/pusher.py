@@ -1,59 +1,104 @@
-"""Eager push to one peer (DESIGN §5.2): new records go out in puts as soon as they commit.
+"""Eager push and lazy announcements to one peer (DESIGN §5.2, docs/decisions.md).
 
-The queue is bounded and deduplicated by id; what does not fit, or what a failed put
-carried, is left to anti-entropy, which delivers it once the peer is back.
+New records go out in puts as soon as they commit while the link is **eager**; on a
+**lazy** link only their id prefixes go out, batched, in ``ihave`` announcements, and
+the peer names what it lacks. The link's mode follows what the peer reports (Plumtree):
+a push that brought the peer nothing new makes the link lazy, a push that brought it
+something, or an announcement it wanted, makes it eager again. The queues are bounded
+and deduplicated by id; what does not fit, or what a failed call carried, is left to
+anti-entropy, which delivers it once the peer is back.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from meshchat.errors import PeerError
 from meshchat.records import Record
-from meshchat.sync import wire
+from meshchat.sync import announce, wire
 from meshchat.sync.client import PeerClient
 from meshchat.sync.session import put_batches
 
 PUSH_QUEUE = 10_000
 
 
+@dataclass
+class LinkMode:
+    """Whether a link carries whole records (eager) or ids only (lazy); shared both ways."""
+
+    eager: bool = True
+
+    def took(self, results: Sequence[str]) -> None:
+        """Follow a push's outcome: nothing new → lazy, anything new → eager (Plumtree)."""
+        if not results:
+            return
+        if "ok" in results:
+            self.eager = True
+        elif all(r == "dup" for r in results):
+            self.eager = False
+
+
 class Pusher:
-    """The push queue of one peer and the loop that drains it."""
+    """The push and announcement queues of one peer and the loops that drain them."""
 
     def __init__(
-        self, client: PeerClient, delay_s: float, on_failure: Callable[[PeerError], None]
+        self,
+        client: PeerClient,
+        delay_s: float,
+        on_failure: Callable[[PeerError], None],
+        mode: LinkMode | None = None,
+        announce_s: float = 1.0,
     ) -> None:
         self.client = client
         self.delay_s = delay_s  # gather records posted together into one put
+        self.announce_s = announce_s  # gather announcements into one ihave
         self.on_failure = on_failure
+        self.mode = mode if mode is not None else LinkMode()
         self._pending: dict[bytes, Record] = {}
+        self._announce: dict[bytes, Record] = {}  # id prefix -> record
         self._ready = asyncio.Event()
+        self._announce_ready = asyncio.Event()
         self._sending = False
 
     @property
     def idle(self) -> bool:
-        """Tell whether nothing is queued and no put is in flight."""
-        return not self._pending and not self._sending
+        """Tell whether nothing is queued and no call is in flight."""
+        return not self._pending and not self._announce and not self._sending
+
+    def _accepts(self, record: Record, now_ms: int) -> bool:
+        horizon = self.client.peer.zones.get(record.zone)
+        # Never offer a peer what its horizon refuses (DESIGN §2.4).
+        return horizon is not None and record.ts >= now_ms - horizon
 
     def offer(self, fresh: Sequence[Record], now_ms: int) -> None:
-        """Queue new records the peer serves and its horizon accepts (DESIGN §2.4)."""
-        zones = self.client.peer.zones
+        """Queue new records for a put."""
         for record in fresh:
-            horizon = zones.get(record.zone)
-            if horizon is None or record.ts < now_ms - horizon:
-                continue  # never offer a peer what its horizon refuses
-            if len(self._pending) < PUSH_QUEUE:
+            if self._accepts(record, now_ms) and len(self._pending) < PUSH_QUEUE:
                 self._pending[record.id] = record
         self.wake()
+
+    def announce(self, fresh: Sequence[Record], now_ms: int) -> None:
+        """Queue the ids of new records for an ``ihave``."""
+        for record in fresh:
+            if self._accepts(record, now_ms) and len(self._announce) < PUSH_QUEUE:
+                self._announce[record.id[: announce.ID_PREFIX]] = record
+        if self._announce:
+            self._announce_ready.set()
 
     def wake(self) -> None:
         """Send what is queued (the peer answered again after a failure)."""
         if self._pending:
             self._ready.set()
+        if self._announce:
+            self._announce_ready.set()
 
     async def run(self) -> None:
-        """Send queued records whenever some are waiting, until cancelled."""
+        """Send queued records and announcements whenever some wait, until cancelled."""
+        await asyncio.gather(self._push_loop(), self._announce_loop())
+
+    async def _push_loop(self) -> None:
         while True:
             await self._ready.wait()
             await asyncio.sleep(self.delay_s)
@@ -64,11 +109,41 @@ class Pusher:
                 by_zone.setdefault(record.zone, []).append(record.envelope)
             self._sending = True
             try:
+                results: list[str] = []
                 for zone, envelopes in by_zone.items():
                     for chunk in put_batches(envelopes):
-                        await self.client.send(wire.Put(zone, chunk))
+                        results += (await self.client.send(wire.Put(zone, chunk))).results
+                self.mode.took(results)
             except PeerError as exc:
                 # The records are safe here; anti-entropy delivers them once the peer is back.
                 self.on_failure(exc)
+            finally:
+                self._sending = False
+
+    async def _announce_loop(self) -> None:
+        while True:
+            await self._announce_ready.wait()
+            await asyncio.sleep(self.announce_s)
+            self._announce_ready.clear()
+            told, self._announce = self._announce, {}
+            by_zone: dict[str, list[bytes]] = {}
+            for prefix, record in told.items():
+                by_zone.setdefault(record.zone, []).append(prefix)
+            self._sending = True
+            try:
+                wanted: list[Record] = []
+                for zone, prefixes in by_zone.items():
+                    for start in range(0, len(prefixes), announce.MAX_IHAVE):
+                        part = tuple(prefixes[start : start + announce.MAX_IHAVE])
+                        reply = await self.client.ihave(announce.IHave(zone, part))
+                        wanted += [told[p] for p in reply.want if p in told]
+                if wanted:
+                    # The peer missed them: the tree is broken there. Graft the link.
+                    self.mode.eager = True
+                    for record in wanted:
+                        self._pending[record.id] = record
+                    self._ready.set()
+            except PeerError:
+                pass  # announcements are hints; anti-entropy is the backstop
             finally:
                 self._sending = False

@@ -16,7 +16,7 @@ from typing import Any
 from meshchat import records
 from meshchat.errors import RemoteProtocolError
 from meshchat.stubs import MAX_STUB_BYTES
-from meshchat.sync import wire
+from meshchat.sync import announce, wire
 
 Envelope = tuple[bytes, bytes]
 
@@ -188,3 +188,67 @@ class PutReply:
     def to_wire(self) -> dict[str, Any]:
         """Return the msgpack-ready body."""
         return {"results": list(self.results)}
+
+
+@dataclass(frozen=True, slots=True)
+class IHaveReply:
+    """``{want}``: the announced prefixes the peer lacks (it grafts the link)."""
+
+    want: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Refuse anything but 8-byte prefixes."""
+        _need(isinstance(self.want, tuple), "want must be a list")
+        _need(len(self.want) <= announce.MAX_IHAVE, "too many wants")
+        _need(all(isinstance(i, bytes) and len(i) == announce.ID_PREFIX for i in self.want), "want")
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> IHaveReply:
+        """Build from a decoded reply map."""
+        want = body.get("want", [])
+        _need(isinstance(want, list), "want must be a list")
+        return cls(tuple(want))
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready body."""
+        return {"want": list(self.want)}
+
+
+@dataclass(frozen=True, slots=True)
+class WatchReply:
+    """``{records, ihave, linked}``: what is new at the watched node since the last reply.
+
+    ``linked``: the watched node pushes to the caller over a link of its own, so the
+    caller may rest the watch.
+    """
+
+    records: tuple[Envelope, ...] = ()
+    ihave: tuple[bytes, ...] = ()
+    linked: bool = False
+
+    def __post_init__(self) -> None:
+        """Refuse malformed envelopes or prefixes."""
+        _check_envelopes(self.records)
+        _need(isinstance(self.ihave, tuple) and len(self.ihave) <= announce.MAX_IHAVE, "ihave")
+        size = announce.ID_PREFIX
+        _need(all(isinstance(i, bytes) and len(i) == size for i in self.ihave), "ihave")
+        _need(isinstance(self.linked, bool), "linked must be a bool")
+
+    @classmethod
+    def parse(cls, body: Mapping[str, Any]) -> WatchReply:
+        """Build from a decoded reply map."""
+        ihave = body.get("ihave", [])
+        _need(isinstance(ihave, list), "ihave must be a list")
+        linked = body.get("linked", False)
+        return cls(_envelopes(body.get("records", [])), tuple(ihave), linked)
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the msgpack-ready body (empty parts left out: radio bytes)."""
+        body: dict[str, Any] = {}
+        if self.records:
+            body["records"] = [list(e) for e in self.records]
+        if self.ihave:
+            body["ihave"] = list(self.ihave)
+        if self.linked:
+            body["linked"] = True
+        return body

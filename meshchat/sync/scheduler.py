@@ -8,7 +8,10 @@ cancelled and awaited by ``remove_peer`` or ``stop``.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import aiohttp
 
@@ -18,8 +21,10 @@ from meshchat.horizon import Horizon
 from meshchat.ingest import Ingestor
 from meshchat.peers import Peer, PeerTable
 from meshchat.presence import PresenceService, TypingEntry
+from meshchat.presencedelta import Update
 from meshchat.records import Record
 from meshchat.store.db import Store
+from meshchat.sync.broadcast import Broadcast
 from meshchat.sync.client import PeerClient
 from meshchat.sync.contacts import ContactLog
 from meshchat.sync.gossip import Gossip
@@ -27,6 +32,12 @@ from meshchat.sync.index import ZoneIndex
 from meshchat.sync.peerlink import LinkContext, PeerLink
 from meshchat.sync.zonesync import ZoneSync
 from meshchat.timing import Timing, horizon_ms
+
+# Lazy links told of new records (ids only), picked anew every announcement window: each
+# node then hears of a record about once from off the tree, enough for one the tree
+# missed to graft itself back within a few windows, and cheap (docs/decisions.md).
+LAZY_FANOUT = 1
+INBOUND_S = 3600.0  # callers listed on the status page for this long after their last call
 
 
 class SyncScheduler:
@@ -60,6 +71,11 @@ class SyncScheduler:
         self.gossip = Gossip(presence, config.node.zones, timing)
         self._links: dict[str, PeerLink] = {}
         self._ctx: LinkContext | None = None  # set while started
+        self._told: tuple[float, frozenset[str]] = (0.0, frozenset())  # lazy picks, until
+        self.broadcast = Broadcast(
+            store, config.node.zones, timing, contacts, self.find_link, self.presence_heard
+        )
+        self.presence = presence
 
     @property
     def links(self) -> Mapping[str, PeerLink]:
@@ -78,6 +94,7 @@ class SyncScheduler:
             self.zone_sync,
             self.gossip,
             self.met,
+            self.broadcast.lacking,
         )
         for entry in self.config.static_peers:
             self.add_peer(entry.url, "static", entry.kind)
@@ -105,6 +122,7 @@ class SyncScheduler:
         client = PeerClient(
             self._ctx.http, peer, self.node_id, sync.zone_secret, self.timing.request_timeout_s
         )
+        client.presence_digest = self.presence.digest
         link = PeerLink(self._ctx, client)
         self._links[peer.url] = link
         link.start()
@@ -139,10 +157,28 @@ class SyncScheduler:
             # Pushed (server) and fetched (here) records alike; one entry per sender node.
             max(senders, key=lambda p: p.live).records_in += len(fresh)
         now = wall_ms()
-        for link in self._links.values():
-            peer = link.peer
-            if peer.live and (source is None or peer.node_id != source):
+        self.broadcast.note(fresh)
+        live = [link for link in self._links.values() if link.peer.live]
+        others = [link for link in live if source is None or link.peer.node_id != source]
+        # Whole records along the eager links (a spanning tree once duplicates pruned the
+        # rest), ids only to a few lazy ones; a node left with no eager link floods, and
+        # what comes back prunes it again (docs/decisions.md "Dissemination").
+        flood = not any(link.mode.eager for link in live)
+        lazy = []
+        for link in others:
+            if flood or link.mode.eager:
                 link.pusher.offer(fresh, now)
+            else:
+                lazy.append(link)
+        until, picked = self._told
+        if time.monotonic() >= until or not picked & {link.peer.url for link in lazy}:
+            chosen = random.sample(lazy, min(LAZY_FANOUT, len(lazy)))
+            picked = frozenset(link.peer.url for link in chosen)
+            self._told = (time.monotonic() + self.timing.announce_delay_s, picked)
+        for link in lazy:
+            if link.peer.url in picked:
+                link.pusher.announce(fresh, now)
+        self.broadcast.feed(fresh, source)
         # A node record of a key not trusted here: the peer it came from may trust it by
         # now, and says so in its info (docs/decisions.md "Identity").
         if any(r.kind == "node" and r.author not in self.store.node_keys for r in fresh):
@@ -155,6 +191,35 @@ class SyncScheduler:
         clients = [link.client for link in self._links.values()]
         self.gossip.send_typing(zone, entries, exclude, clients)
 
+    def find_link(self, node_id: str, address: str) -> PeerLink | None:
+        """Return our link to the node ``node_id`` (or a prefix) reached at ``address``."""
+        if len(node_id) < 16:
+            return None
+        for link in self._links.values():
+            peer = link.peer
+            if peer.node_id.startswith(node_id) and address in peer.addresses:
+                return link
+        return None
+
+    def inbound(self) -> list[dict[str, Any]]:
+        """Return the peers that called us lately, for ``/api/v1/status`` (``inbound``)."""
+        now = time.time()
+        watching = self.broadcast.watching()
+        out = []
+        for node_id, address, ago in self.contacts.callers(now, INBOUND_S)[:100]:
+            link = self.find_link(node_id, address)
+            held = [p for (nid, a), p in watching.items() if a == address and nid == node_id]
+            out.append(
+                {
+                    "node_id": node_id,
+                    "address": address,
+                    "last_called": round(now - ago, 3),
+                    "watching": bool(held and held[0]),
+                    "peer": link.peer.url if link is not None else None,
+                }
+            )
+        return out
+
     def heard_from(self, node_id: str, address: str) -> None:
         """A peer called us: if our calls to it were failing, the link is back; sync now.
 
@@ -166,5 +231,9 @@ class SyncScheduler:
                 link.trigger()
 
     async def presence_loop(self) -> None:
-        """Gossip presence to every live peer between anti-entropy rounds."""
-        await self.gossip.run(lambda: [link.client for link in self._links.values()])
+        """Send this node's presence changes to its peers as they happen."""
+        await self.gossip.run(lambda: list(self._links.values()))
+
+    def presence_heard(self, zone: str, applied: Sequence[Update], source: str) -> None:
+        """Pass on presence changes a peer sent (and we applied), along the tree."""
+        self.gossip.forward(zone, applied, source, list(self._links.values()))

@@ -26,6 +26,7 @@ from meshchat.presence import PresenceService, TypingEntry
 from meshchat.store.blobs import BlobStore
 from meshchat.store.db import Store
 from meshchat.sync import blobwire, responder, wire, zoneauth
+from meshchat.sync.broadcast import Broadcast
 from meshchat.sync.contacts import ContactLog, plain_address
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.replies import FirstsReply, PutReply
@@ -73,7 +74,9 @@ class SyncServer:
         horizon: Horizon,
         blobs: BlobStore | None = None,
         before_blob: Callable[[str], Awaitable[None]] | None = None,
+        broadcast: Broadcast | None = None,
     ) -> None:
+        self.broadcast = broadcast  # ihave and watch (docs/decisions.md "Dissemination")
         self.on_typing = on_typing
         self.blobs = blobs  # the blob route answers 404 without a blob store
         # Awaited before a blob reply to the node id calling: records to it go first.
@@ -105,6 +108,13 @@ class SyncServer:
                 web.get("/blob/{sha256}", self.blob, allow_head=False),
             ]
         )
+        if self.broadcast is not None:
+            app.add_routes(
+                [
+                    web.post("/ihave", self.broadcast.ihave),
+                    web.post("/watch", self.broadcast.watch),
+                ]
+            )
         return app
 
     def _fail(self, request: web.Request, status: int, error: str, detail: str) -> web.Response:
@@ -200,7 +210,10 @@ class SyncServer:
         window = await self.index.window(zone, since)
         frame_limit = self.config.sync.frame_limit
         answer = responder.answer_reconcile(window, frame_limit, req.neg, req.since, since)
-        return reply(answer.to_wire())
+        body = answer.to_wire()
+        if req.pres is not None:  # whether we hold the same presence (docs/decisions.md)
+            body["pres"] = self.presence.digest(zone)
+        return reply(body)
 
     async def get(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/get {zone, ids}`` → ``{records, more}``, cut at 64 KiB."""
@@ -218,6 +231,8 @@ class SyncServer:
             self.contacts.heard(caller, request.remote or "", time.time())
         origin = f"peer:{(caller or request.remote or '?')[:64]}"
         results = await self.ingestor.submit(req.records, origin)
+        if caller and self.broadcast is not None:
+            self.broadcast.pushed(caller, plain_address(request.remote or ""), results)
         return reply(PutReply(tuple(results)).to_wire())
 
     async def range(self, request: web.Request) -> web.Response:
@@ -236,16 +251,25 @@ class SyncServer:
         return reply(FirstsReply(tuple(ids[: wire.MAX_FIRSTS])).to_wire())
 
     async def presence_exchange(self, request: web.Request) -> web.Response:
-        """``POST /sync/v1/presence {zone, users}`` → ``{users}``; never logged."""
+        """``POST /sync/v1/presence {zone, updates?, typing?, digest?}``; never logged."""
         req = wire.Presence.parse(records.unpack(await request.read(), wire.MAX_PRESENCE * 6 + 8))
         zone = self._zone(req.zone)
-        self.presence.merge(zone, req.users, plain_address(request.remote or ""))
         caller = request.headers.get(NODE_HEADER, "")
         if caller:
             self.contacts.heard(caller, request.remote or "", time.time())
+        source = plain_address(request.remote or "")
+        applied, want = self.presence.take(zone, req.updates, source)
+        if applied and self.broadcast is not None:
+            self.broadcast.forward_presence(zone, applied, caller)
         if req.typing:
             self.on_typing(zone, req.typing, caller)
-        return reply({"users": [u.to_wire() for u in self.presence.zone(zone)]})
+        body: dict[str, Any] = {"want": want} if want else {}
+        if req.digest is not None:
+            ours = self.presence.digest(zone)
+            body["digest"] = ours
+            if ours != req.digest:  # the caller asks for our whole lists (docs/decisions.md)
+                body["updates"] = [u.to_wire() for u in self.presence.whole(zone)]
+        return reply(body)
 
     async def blob(self, request: web.Request) -> web.StreamResponse:
         """``GET /sync/v1/blob/{sha256}`` with an optional ``Range``: 206 for a range (§5.4).

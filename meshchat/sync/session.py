@@ -135,6 +135,7 @@ class ZoneSession:
         self._rounds = 0
         self._narrowed = False  # started again from the peer's later range start
         self._gone: list[Envelope] = []  # the stubs of deleted records the peer sent
+        self._stubs_out: list[Envelope] = []  # ours, put once every record is
         self._gets: Iterator[list[bytes]] = iter(())
         self._asked: tuple[bytes, ...] = ()  # the ids of the get in flight (or left in `more`)
         self._loads: Iterator[list[bytes]] = iter(())
@@ -192,9 +193,14 @@ class ZoneSession:
         # A PutReply needs nothing more: the records are safe here either way.
 
     def loaded(self, envelopes: Sequence[Envelope]) -> None:
-        """Take the envelopes a ``Load`` asked for (ids no longer stored are left out)."""
+        """Take the envelopes a ``Load`` asked for (ids no longer stored are left out).
+
+        Stubs of deleted records go after every record: the peer keeps one only once it
+        holds the delete, which may be in a later load.
+        """
         self._take(list)
-        self._puts.extend(put_batches(envelopes))
+        self._puts.extend(put_batches([e for e in envelopes if e[1]]))
+        self._stubs_out.extend(e for e in envelopes if not e[1])
 
     # -- transitions ------------------------------------------------------------------
 
@@ -316,6 +322,11 @@ class ZoneSession:
             ids = tuple(next(self._loads, ()))
             if ids:
                 self._ready.append(Load(ids))
+                return
+            if self._stubs_out:
+                self._puts.extend(put_batches(self._stubs_out))
+                self._stubs_out = []
+                self._ready.append(wire.Put(self.zone, self._puts.popleft()))
                 return
             self._phase = "settled"
         if self._phase == "settled":

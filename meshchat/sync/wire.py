@@ -23,6 +23,7 @@ from meshchat.presence import (
     PresenceEntry,
     TypingEntry,
 )
+from meshchat.presencedelta import DIGEST_BYTES, Update, parse_updates
 
 __all__ = [
     "MAX_PRESENCE",
@@ -88,6 +89,7 @@ class Reconcile:
     zone: str
     neg: bytes
     since: int | None = None
+    pres: bytes | None = None  # the caller's presence digest (docs/decisions.md "Presence")
 
     def __post_init__(self) -> None:
         """Refuse an impossible request."""
@@ -96,18 +98,22 @@ class Reconcile:
         _need(isinstance(neg, bytes) and 0 < len(neg) <= MAX_NEG_BYTES, "neg: 1..65 KiB binary")
         if self.since is not None:
             _uint(self.since, "since")
+        pres = self.pres
+        _need(pres is None or (isinstance(pres, bytes) and len(pres) == DIGEST_BYTES), "pres")
 
     @classmethod
     def parse(cls, body: Any) -> Reconcile:
         """Build from a decoded request body."""
-        m: Any = _map(body, frozenset({"zone", "neg", "since"}))
-        return cls(m.get("zone"), m.get("neg"), m.get("since"))
+        m: Any = _map(body, frozenset({"zone", "neg", "since", "pres"}))
+        return cls(m.get("zone"), m.get("neg"), m.get("since"), m.get("pres"))
 
     def to_wire(self) -> dict[str, Any]:
         """Return the msgpack-ready body."""
         body: dict[str, Any] = {"zone": self.zone, "neg": self.neg}
         if self.since is not None:
             body["since"] = self.since
+        if self.pres is not None:
+            body["pres"] = self.pres
         return body
 
 
@@ -252,37 +258,48 @@ class Firsts:
 
 @dataclass(frozen=True, slots=True)
 class Presence:
-    """``POST /sync/v1/presence {zone, users, typing?}``."""
+    """``POST /sync/v1/presence {zone, updates?, typing?, digest?}`` (docs/decisions.md).
+
+    ``updates``: presence changes (or whole lists) by origin node; ``digest``: the
+    sender's digest of every (origin, version) it holds, asking for the whole lists
+    back when the receiver's differs.
+    """
 
     zone: str
-    users: tuple[PresenceEntry, ...]
+    updates: tuple[Update, ...] = ()
     typing: tuple[TypingEntry, ...] = ()
+    digest: bytes | None = None
 
     def __post_init__(self) -> None:
         """Refuse a request over the bounds."""
         _zone(self.zone)
-        _need(len(self.users) <= MAX_PRESENCE, f"users: at most {MAX_PRESENCE}")
+        _need(sum(len(u.users) + len(u.gone) for u in self.updates) <= MAX_PRESENCE, "entries")
         _need(len(self.typing) <= MAX_TYPING, f"typing: at most {MAX_TYPING}")
-        _need(all(isinstance(u, PresenceEntry) for u in self.users), "users: presence entries")
+        _need(all(isinstance(u, Update) for u in self.updates), "updates: presence updates")
         _need(all(isinstance(t, TypingEntry) for t in self.typing), "typing: typing entries")
+        _need(self.digest is None or isinstance(self.digest, bytes), "digest: bytes")
+        _need(self.digest is None or len(self.digest) == DIGEST_BYTES, "digest: 8 bytes")
 
     @classmethod
     def parse(cls, body: Any) -> Presence:
         """Build from a decoded request body."""
-        m: Any = _map(body, frozenset({"zone", "users", "typing"}))
-        users: Any = m.get("users")
+        m: Any = _map(body, frozenset({"zone", "updates", "typing", "digest"}))
         typing: Any = m.get("typing", [])
-        _need(isinstance(users, list) and len(users) <= MAX_PRESENCE, "users: a list, <= 1000")
-        _need(isinstance(typing, list) and len(typing) <= MAX_TYPING, "typing: a list, <= 100")
+        _need(isinstance(typing, list) and len(typing) <= MAX_TYPING, "typing: a list, <= 20")
         return cls(
             m.get("zone"),
-            tuple(PresenceEntry.parse(u) for u in users),
+            parse_updates(m.get("updates", [])),
             tuple(TypingEntry.parse(t) for t in typing),
+            m.get("digest"),
         )
 
     def to_wire(self) -> dict[str, Any]:
-        """Return the msgpack-ready body (``typing`` only when there is some)."""
-        body: dict[str, Any] = {"zone": self.zone, "users": [u.to_wire() for u in self.users]}
+        """Return the msgpack-ready body (empty parts left out)."""
+        body: dict[str, Any] = {"zone": self.zone}
+        if self.updates:
+            body["updates"] = [u.to_wire() for u in self.updates]
         if self.typing:
             body["typing"] = [t.to_wire() for t in self.typing]
+        if self.digest is not None:
+            body["digest"] = self.digest
         return body

@@ -43,7 +43,10 @@ class _Socket:
     zone: str
     sent: int  # highest cursor delivered
     reads_dms: bool = True  # False: the callsign signs with a key this session lacks
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE))
+    # (cursor or None, the frame as JSON text): each frame is encoded once for every socket.
+    queue: asyncio.Queue[tuple[int | None, str]] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE)
+    )
 
     def sees(self, event: dict[str, Any]) -> bool:
         """Direct messages go only to their author and recipient (docs/decisions.md)."""
@@ -81,7 +84,8 @@ class LiveHub:
         self._sockets: set[_Socket] = set()
         self._cursors: dict[str, int] = dict.fromkeys(zones, 0)
         self._wake = asyncio.Event()
-        self._last_presence: dict[str, list[dict[str, Any]]] = {}
+        # What the sockets of each zone were last told: (callsign, node) -> comparable entry.
+        self._shown: dict[str, dict[tuple[str, str], tuple[Any, ...]]] = {}
 
     # -- the hub loop -------------------------------------------------------------------
 
@@ -107,6 +111,11 @@ class LiveHub:
                 await presence
 
     async def _drain(self, zone: str) -> None:
+        if not any(sock.zone == zone for sock in self._sockets):
+            # Nobody to tell: no per-record work (a bootstrap ingests 10^5 records). A tab
+            # that opens later replays from its own cursor.
+            self._cursors[zone] = await self.store.last_seq()
+            return
         while True:
             changes = await self.store.changes(zone, self._cursors[zone], PAGE)
             for event in await self.events(zone, changes):
@@ -144,13 +153,15 @@ class LiveHub:
         return out
 
     def _broadcast(self, zone: str, event: dict[str, Any]) -> None:
+        text: str | None = None
         for sock in list(self._sockets):
             if sock.zone == zone and sock.sees(event):
-                self._offer(sock, event)
+                text = json.dumps(event) if text is None else text
+                self._offer(sock, (event.get("cursor"), text))
 
-    def _offer(self, sock: _Socket, event: dict[str, Any]) -> None:
+    def _offer(self, sock: _Socket, frame: tuple[int | None, str]) -> None:
         try:
-            sock.queue.put_nowait(event)
+            sock.queue.put_nowait(frame)
         except asyncio.QueueFull:
             # Too slow to keep up: drop it; the tab reconnects and resumes by cursor.
             self._sockets.discard(sock)
@@ -163,11 +174,19 @@ class LiveHub:
             for sock in self._sockets:
                 self.presence.seen(sock.session.token)
             for zone in self.zones:
-                users = [u.to_wire() for u in self.presence.zone(zone)]
-                comparable = [{k: v for k, v in u.items() if k != "last_seen"} for u in users]
-                if comparable != self._last_presence.get(zone):
-                    self._last_presence[zone] = comparable
-                    self._broadcast(zone, {"type": "presence", "users": users})
+                self._presence_changes(zone)
+
+    def _presence_changes(self, zone: str) -> None:
+        """Tell the zone's sockets who came, changed or went since the last time (once)."""
+        users = {(u.callsign, u.node): u for u in self.presence.zone(zone)}
+        now = {key: (u.status, u.since) for key, u in users.items()}
+        before = self._shown.get(zone, {})
+        if now == before:
+            return
+        self._shown[zone] = now
+        changed = [users[k].to_wire() for k, v in now.items() if before.get(k) != v]
+        gone = [list(k) for k in before if k not in now]
+        self._broadcast(zone, {"type": "presence_delta", "set": changed, "gone": gone})
 
     # -- typing ---------------------------------------------------------------------------
 
@@ -237,13 +256,12 @@ class LiveHub:
             users = [u.to_wire() for u in self.presence.zone(sock.zone)]
             await sock.ws.send_json({"type": "presence", "users": users})
             while True:
-                event = await sock.queue.get()
-                cursor = event.get("cursor")
+                cursor, text = await sock.queue.get()
                 if cursor is not None:
                     if cursor <= sock.sent:
                         continue  # already delivered by the replay
                     sock.sent = cursor
-                await sock.ws.send_json(event)
+                await sock.ws.send_str(text)
         except (ConnectionResetError, RuntimeError):
             await sock.ws.close()
 

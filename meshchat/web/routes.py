@@ -17,7 +17,7 @@ from aiohttp import web
 
 from meshchat.web.files import FilesApi
 from meshchat.web.history import ChannelsApi, HistoryApi
-from meshchat.web.http import error_middleware, security_headers
+from meshchat.web.http import compress_json, error_middleware, security_headers
 from meshchat.web.live import LiveHub
 from meshchat.web.login import LoginApi, Middleware
 from meshchat.web.messages import MessagesApi
@@ -39,7 +39,7 @@ def api_app(
     gate: Middleware,
 ) -> web.Application:
     """Return the ``/api/v1`` sub-application with every route bound to its handler."""
-    app = web.Application(middlewares=[error_middleware, gate])
+    app = web.Application(middlewares=[compress_json, error_middleware, gate])
     app.on_response_prepare.append(security_headers)
     app.add_routes(
         [

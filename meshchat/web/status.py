@@ -47,6 +47,7 @@ class StatusApi:
         self.actions: ActionsProvider | None = None  # the action log's last runs (root sets it)
         self.full: Callable[[web.Request], bool] = lambda request: True  # web.access
         self.sections: dict[str, Callable[[], Any]] = {}  # more of the body by key (root sets)
+        self.inbound: PeersProvider | None = None  # peers that call us (the root sets it)
 
     def _public(self) -> dict[str, Any]:
         """Return what the login page needs: the node's name and its zones, nothing else."""
@@ -84,6 +85,9 @@ class StatusApi:
                 for p in peers
                 if isinstance(p.get("clock_skew_s"), int) and abs(p["clock_skew_s"]) > window
             ]
+        if self.inbound is not None:
+            # Who calls us, listed or not among our own peers (one-way peering).
+            body["inbound"] = self.inbound()
         if self.actions is not None:
             body["actions"] = await self.actions()
         # Every node of each zone, not only the direct peers (the status page's picture).

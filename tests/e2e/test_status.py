@@ -102,9 +102,9 @@ async def test_refusals_and_clock_warnings_are_on_the_status_page(
     tab = await open_tab(mesh[0].url)
     page = tab.page
     await login(tab, "W1AW")
-    peer_url = (await (await page.request.get(mesh[0].url + "/api/v1/status")).json())["peers"][
-        0
-    ]["url"]
+    peer_url = (await (await page.request.get(mesh[0].url + "/api/v1/status")).json())["peers"][0][
+        "url"
+    ]
 
     async def handle(route: Any) -> None:
         # The counters and the warning come from the node (tests/sync cover how); here

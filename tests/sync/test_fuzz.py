@@ -61,7 +61,7 @@ def random_value(rng: random.Random, depth: int = 0) -> Any:
         return "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(rng.randrange(12)))
     if pick in (8, 9):
         return [random_value(rng, depth + 1) for _ in range(rng.randrange(6))]
-    keys = ["zone", "neg", "ids", "records", "users", "since", "callsign", "node", "x"]
+    keys = ["zone", "neg", "ids", "records", "updates", "since", "v", "node", "digest", "x"]
     return {rng.choice(keys): random_value(rng, depth + 1) for _ in range(rng.randrange(6))}
 
 
@@ -82,15 +82,8 @@ class Corpus:
             "presence": [
                 {
                     "zone": ZONE,
-                    "users": [
-                        {
-                            "callsign": "W1AW",
-                            "node": "far",
-                            "status": "online",
-                            "since": now,
-                            "last_seen": now,
-                        }
-                    ],
+                    "updates": [{"node": "far", "v": now, "users": [["W1AW", "online", now]]}],
+                    "digest": bytes(8),
                 }
             ],
         }

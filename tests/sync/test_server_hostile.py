@@ -19,9 +19,8 @@ import aiohttp
 import msgpack
 import pytest
 
-from meshchat import presencetable, records
+from meshchat import presencedelta, records
 from meshchat.app import RunningNode
-from meshchat.presence import PresenceEntry
 from meshchat.sync import wire, zoneauth
 from meshchat.sync.server import SyncServer
 from tests import factories
@@ -37,7 +36,7 @@ VALID = {
     "reconcile": {"zone": ZONE, "neg": b"\x61"},
     "get": {"zone": ZONE, "ids": []},
     "put": {"zone": ZONE, "records": []},
-    "presence": {"zone": ZONE, "users": []},
+    "presence": {"zone": ZONE, "updates": []},
 }
 
 
@@ -160,9 +159,9 @@ def hostile_bodies(route: str) -> list[tuple[str, bytes]]:
         "reconcile": [None, "neg", 1, [], b"", b"\x61" * (wire.MAX_NEG_BYTES + 1)],
         "get": [None, b"", "ids", {}, [b"short"], [1], [None], [bytes(33)]],
         "put": [None, b"", "r", {}, [b"S"], [[b"S"]], [[b"S", b"s", b"x"]], [["S", b"s"]], [1]],
-        "presence": [None, b"", {}, [1], [{}], [{"callsign": "W1AW"}]],
+        "presence": [None, b"", {}, [1], [{}], [{"node": "far"}], [{"node": "far", "v": 0}]],
     }
-    name = {"reconcile": "neg", "get": "ids", "put": "records", "presence": "users"}[route]
+    name = {"reconcile": "neg", "get": "ids", "put": "records", "presence": "updates"}[route]
     for value in field_values[route]:
         out.append((f"{name}={value!r:.30}", records.pack({**VALID[route], name: value})))
     if route == "reconcile":
@@ -464,54 +463,69 @@ async def test_put_of_too_many_records_is_400(peer: Peer) -> None:
     assert_error(status, answer, 400)
 
 
+def _update(node: str, version: int, users: list[list[Any]], prev: int | None = None) -> Any:
+    body: dict[str, Any] = {"node": node, "v": version, "users": users}
+    if prev is not None:
+        body["prev"] = prev
+    return body
+
+
 async def test_hostile_presence(node: RunningNode, peer: Peer) -> None:
     now = int(time.time() * 1000)
-    entry = {"callsign": "W1AW", "node": "far", "status": "online", "since": now, "last_seen": now}
+    user = ["W1AW", "online", now]
     for bad in (
-        {**entry, "callsign": "w1aw"},
-        {**entry, "callsign": "W1AW\n"},
-        {**entry, "node": ""},
-        {**entry, "status": "invisible"},
-        {**entry, "status": ["online"]},
-        {**entry, "since": -1},
-        {**entry, "last_seen": "1"},
-        {**entry, "last_seen": True},
-        {**entry, "extra": 1},
-        {k: v for k, v in entry.items() if k != "node"},
+        _update("far", now, [["w1aw", "online", now]]),
+        _update("far", now, [["W1AW\n", "online", now]]),
+        _update("", now, [user]),
+        _update("far", now, [["W1AW", "invisible", now]]),
+        _update("far", now, [["W1AW", ["online"], now]]),
+        _update("far", now, [["W1AW", "online", -1]]),
+        _update("far", now, [["W1AW", "online", "1"]]),
+        _update("far", now, [["W1AW", "online"]]),
+        _update("far", 0, [user]),
+        _update("far", now, [user], prev=now),
+        {**_update("far", now, [user]), "extra": 1},
+        {"v": now, "users": [user]},
     ):
         status, answer = await peer.post(
-            "presence", msgpack.packb({"zone": ZONE, "users": [bad]}, use_bin_type=True)
+            "presence", msgpack.packb({"zone": ZONE, "updates": [bad]}, use_bin_type=True)
         )
         assert_error(status, answer, 400)
-    many = [{**entry, "callsign": f"K{i}ABC"} for i in range(wire.MAX_PRESENCE + 1)]
-    status, answer = await peer.post("presence", records.pack({"zone": ZONE, "users": many}))
+    many = [[f"K{i}ABC", "online", now] for i in range(wire.MAX_PRESENCE + 1)]
+    body = {"zone": ZONE, "updates": [_update("far", now, many)]}
+    status, answer = await peer.post("presence", records.pack(body))
     assert_error(status, answer, 400)
-    # A far-future last_seen is clamped to now, so the entry cannot live forever.
-    future = {**entry, "last_seen": 2**64 - 1}
-    status, answer = await peer.post("presence", records.pack({"zone": ZONE, "users": [future]}))
+    status, answer = await peer.post("presence", records.pack({**body, "digest": b"short"}))
+    assert_error(status, answer, 400)
+    # A version far ahead of our clock is not taken: it would block the origin's own.
+    body = {"zone": ZONE, "updates": [_update("far", 2**62, [user])]}
+    status, answer = await peer.post("presence", records.pack(body))
     assert status == 200
-    (shown,) = answer["users"]
-    assert shown["callsign"] == "W1AW" and shown["last_seen"] <= int(time.time() * 1000)
+    assert node.node.presence.remote(ZONE) == []
+    # Our own node's users are ours to say.
+    body = {"zone": ZONE, "updates": [_update(node.node.config.node.name, now, [user])]}
+    assert (await peer.post("presence", records.pack(body)))[0] == 200
+    assert node.node.presence.remote(ZONE) == []
+    # A change that follows a version we never saw asks for the whole list.
+    body = {"zone": ZONE, "updates": [_update("far", now, [user], prev=now - 5)]}
+    status, answer = await peer.post("presence", records.pack(body))
+    assert status == 200 and answer["want"] == ["far"]
     await still_healthy(peer)
 
 
 async def test_presence_table_stays_capped(node: RunningNode, peer: Peer) -> None:
     now = int(time.time() * 1000)
     for batch in range(3):
-        users = [
-            {
-                "callsign": f"K{batch}X{i}",
-                "node": "far",
-                "status": "online",
-                "since": now,
-                "last_seen": now + batch,
-            }
-            for i in range(wire.MAX_PRESENCE)
+        updates = [
+            _update(
+                f"far{batch}x{k}", now, [[f"K{batch}X{k}Y{i}", "online", now] for i in range(100)]
+            )
+            for k in range(10)
         ]
-        status, answer = await peer.post("presence", records.pack({"zone": ZONE, "users": users}))
-        assert status == 200 and len(answer["users"]) <= wire.MAX_PRESENCE
-    # One source holds at most half the table (meshchat/presencetable.py).
-    assert len(node.node.presence.remote(ZONE)) == presencetable.MAX_PER_SOURCE
+        status, _ = await peer.post("presence", records.pack({"zone": ZONE, "updates": updates}))
+        assert status == 200
+    # One source holds at most half the table (meshchat/presencedelta.py).
+    assert len(node.node.presence.remote(ZONE)) == presencedelta.MAX_PER_SOURCE
 
 
 async def test_a_presence_flood_evicts_nobody_else_and_ghosts_expire(
@@ -519,24 +533,22 @@ async def test_a_presence_flood_evicts_nobody_else_and_ghosts_expire(
 ) -> None:
     presence = node.node.presence
     now = int(time.time() * 1000)
-    real = PresenceEntry("W1AW", "far", "online", now, now)
-    presence.merge(ZONE, [real], "http://10.0.0.9:8080")  # heard from another peer
-    ahead = now + 119_000  # the attack: stamped just under the old TTL ahead
+    real = presencedelta.Update("far", now, None, (("W1AW", "online", now),))
+    presence.take(ZONE, [real], "10.0.0.9")  # heard from another peer
     flood = [
-        {"callsign": f"K{i}GHO", "node": "ghost", "status": "online", "since": ahead,
-         "last_seen": ahead}
-        for i in range(wire.MAX_PRESENCE)
-    ]  # fmt: skip
+        _update(f"ghost{k}", now + 59_000, [[f"K{k}G{i}", "online", now] for i in range(100)])
+        for k in range(10)
+    ]
     for _ in range(3):
-        status, _ = await peer.post("presence", records.pack({"zone": ZONE, "users": flood}))
+        status, _ = await peer.post("presence", records.pack({"zone": ZONE, "updates": flood}))
         assert status == 200
     remote = presence.remote(ZONE)
     assert ("W1AW", "far") in {(u.callsign, u.node) for u in remote}
-    assert all(u.last_seen <= int(time.time() * 1000) for u in remote)  # clamped to now
-    # Nobody refreshes the ghosts: they are gone one TTL later, like any entry.
-    later = now + presence.ttl_ms + 1000
+    assert all(u.last_seen <= int(time.time() * 1000) for u in remote)  # heard now, not ahead
+    # Nobody repeats the ghosts' versions: they are gone one TTL later, like any origin.
     table = presence._remote[ZONE]
-    assert not [u for u in table.live(later) if u.node == "ghost"]
+    table.expire(now + presence.ttl_ms + 1000)
+    assert not [n for n in table.origins if n.startswith("ghost")]
 
 
 async def test_unknown_route_and_method_answer_in_msgpack(peer: Peer) -> None:

@@ -25,7 +25,7 @@ ROUTES: list[tuple[str, str, dict[str, object] | None]] = [
     ("POST", "get", {"zone": ZONE, "ids": [bytes(32)]}),
     ("POST", "put", {"zone": ZONE, "records": []}),
     ("GET", f"range?zone={ZONE}&after_ts=0&after_id=&limit=10", None),
-    ("POST", "presence", {"zone": ZONE, "users": []}),
+    ("POST", "presence", {"zone": ZONE, "updates": []}),
 ]
 
 

@@ -6,7 +6,7 @@ import { $ } from "./dom.js";
 import { addRows, refreshReplies, refreshRow } from "./list.js";
 import * as notify from "./notify.js";
 import { arrivedLive } from "./outbox.js";
-import { clearTyping, onPresence, onTyping } from "./presence.js";
+import { clearTyping, onPresence, onPresenceDelta, onTyping } from "./presence.js";
 import { channelHash, dmHash, route } from "./router.js";
 import { S } from "./state.js";
 import { refreshThread } from "./threads.js";
@@ -36,6 +36,9 @@ export function liveEvents() {
         break;
       case "presence":
         onPresence(ev.users);
+        break;
+      case "presence_delta":
+        onPresenceDelta(ev);
         break;
       case "typing":
         onTyping(ev);

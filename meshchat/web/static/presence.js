@@ -19,7 +19,22 @@ export function resetPresence() {
   known = null;
 }
 
+let current = new Map(); // "CALL\nnode" -> user: the list as told, changes applied
+
+/** The whole list (sent once after hello). */
 export function onPresence(users) {
+  current = new Map(users.map((u) => [u.callsign + "\n" + u.node, u]));
+  showPresence(users);
+}
+
+/** What changed since the last frame: users set (joined or changed) and gone. */
+export function onPresenceDelta(ev) {
+  for (const u of ev.set || []) current.set(u.callsign + "\n" + u.node, u);
+  for (const [call, node] of ev.gone || []) current.delete(call + "\n" + node);
+  showPresence([...current.values()]);
+}
+
+function showPresence(users) {
   S.sidebar.setPresence(users);
   const now = new Map(users.map((u) => [u.callsign, u]));
   if (known && S.prefs.joins) {

@@ -15,6 +15,7 @@ let info = null; // GET /api/v1/status, unauthenticated: {node: {name}, zones: [
 let timer = null;
 let switchTo = () => {};
 const others = new Map(); // zone -> unread count there
+let picked = false; // the user chose a zone on the login page now shown
 
 /** The node's name and zones (asked once per page). */
 export async function nodeInfo() {
@@ -53,6 +54,7 @@ export function startZone(callsign) {
 
 /** Name the node and its zones on the login page; offer the zones when there are several. */
 export async function showLoginInfo() {
+  picked = false; // before the wait: a choice made meanwhile is the user's, and stays
   let st;
   try {
     st = await nodeInfo();
@@ -63,10 +65,14 @@ export async function showLoginInfo() {
   $("login-node").textContent =
     `Node ${st.node.name} · ${names.length === 1 ? "zone" : "zones"} ${names.join(", ")}`;
   const select = $("login-zone");
-  clear(select);
-  for (const name of names) select.append(el("option", { value: name }, name));
+  const chosen = select.value;
+  if ([...select.options].map((o) => o.value).join("\n") !== names.join("\n")) {
+    clear(select);
+    for (const name of names) select.append(el("option", { value: name }, name));
+  }
   const last = remembered(null);
-  if (last && names.includes(last)) select.value = last;
+  if (picked && names.includes(chosen)) select.value = chosen;
+  else if (last && names.includes(last)) select.value = last;
   $("login-zone-row").hidden = names.length < 2;
 }
 
@@ -167,6 +173,9 @@ export function closeZoneMenu() {
 }
 
 export function wireZones() {
+  $("login-zone").addEventListener("change", () => {
+    picked = true;
+  });
   $("zone-switch").addEventListener("click", () => {
     const menu = $("zone-menu");
     if (!menu.hidden) return closeZoneMenu();
