@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshchat import actionconfig, schemas
+from meshchat import accessconfig, actionconfig, schemas
+from meshchat.accessconfig import ZoneConfig
 from meshchat.actionconfig import ActionEntry, ActionRunnerConfig, GatewaySender, InboundConfig
 from meshchat.configtypes import build, build_list, coerce, field_type
 from meshchat.errors import ConfigError
@@ -30,6 +31,7 @@ class NodeConfig:
     zones: tuple[str, ...] = ("MeshChat",)
     default_channel: str = ""
     log_level: str = "INFO"
+    operators: tuple[str, ...] = ()  # hex keys that may hide records on this node only
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class Config:
     action_runner: ActionRunnerConfig = field(default_factory=ActionRunnerConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
     legacy: LegacyConfig = field(default_factory=LegacyConfig)
+    zone: ZoneConfig = field(default_factory=ZoneConfig)
     peers: tuple[PeerEntry, ...] = ()
     actions: tuple[ActionEntry, ...] = ()
     gateway_senders: tuple[GatewaySender, ...] = ()
@@ -153,6 +156,7 @@ SECTIONS: dict[str, type[Any]] = {
     "action_runner": ActionRunnerConfig,
     "inbound": InboundConfig,
     "legacy": LegacyConfig,
+    "zone": ZoneConfig,
 }
 # Lists of tables (``[[name]]``), one frozen dataclass per entry.
 LIST_SECTIONS: dict[str, type[Any]] = {
@@ -311,6 +315,7 @@ def validate(config: Config) -> Config:
         raise fail("web.access", "is zone_secret but sync.zone_secret is not set")
     if config.node.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise fail("node.log_level", "must be DEBUG, INFO, WARNING or ERROR")
+    accessconfig.validate(config.zone, config.node.operators, fail)
     legacy = config.legacy
     if legacy.zone and legacy.zone not in config.node.zones:
         raise fail("legacy.zone", f"must be one of node.zones, got {legacy.zone!r}")

@@ -15,11 +15,14 @@ from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
-from meshchat.web.history import ChannelsApi, HistoryApi
+from meshchat.web.channels import ChannelsApi
+from meshchat.web.history import HistoryApi
 from meshchat.web.http import error_middleware, security_headers
 from meshchat.web.live import LiveHub
 from meshchat.web.login import LoginApi, Middleware
+from meshchat.web.members import MembersApi
 from meshchat.web.messages import MessagesApi
+from meshchat.web.moderation import ModerationApi
 from meshchat.web.presence import PresenceApi
 from meshchat.web.status import StatusApi
 
@@ -32,6 +35,8 @@ def api_app(
     messages: MessagesApi,
     history: HistoryApi,
     channels: ChannelsApi,
+    members: MembersApi,
+    moderation: ModerationApi,
     status: StatusApi,
     presence: PresenceApi,
     live: LiveHub,
@@ -54,6 +59,10 @@ def api_app(
             web.delete("/reactions/{id}", messages.unreact),
             web.get("/channels", channels.channels),
             web.post("/channels", channels.create),
+            web.post("/channels/{name}/members", members.add),
+            web.delete("/channels/{name}/members/{callsign}", members.remove),
+            web.get("/moderation", moderation.list),
+            web.post("/moderation", moderation.act),
             web.get("/callsigns", channels.callsigns),
             web.get("/dms", history.conversations),
             web.post("/unread", history.unread),
