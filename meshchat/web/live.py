@@ -141,6 +141,8 @@ class LiveHub:
                         view = await self.store.message(zone, inner, seen)
                 if view is not None:
                     out.append({"type": "update", "cursor": seq, "message": view.to_json()})
+                elif kind == "delete":
+                    out.extend(await self.gate.bans(zone, seq, record_id))
             elif kind == "channel":
                 record = await self.store.get_record(record_id)
                 if record is not None:

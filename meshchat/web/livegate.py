@@ -3,7 +3,8 @@
 The hub builds each event once for the zone (``everything``: nothing held back, hidden
 records marked) and asks the gate, per socket, what that reader gets: the event, a
 ``hidden`` notice instead (a message others saw is now hidden: drop it), a channel with
-the reader's own role, ``gone`` for a member who was removed, or nothing. Typing notices
+the reader's own role, ``gone`` for a member who was removed, or nothing; a trusted
+operator's ban is a ``banned`` event (the UI drops that author's rows). Typing notices
 in a restricted channel reach only its members, and only from its members; while the
 rules are being recomputed after a change, typing notices wait (they repeat anyway).
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 from meshchat.store.access import OPEN, Access, ReadFilter
 from meshchat.store.db import Store
+from meshchat.store.moderation import BAN, action
 from meshchat.web.access import reader_key
 from meshchat.web.auth import Session
 
@@ -39,6 +41,15 @@ class LiveGate:
         """Return the filter the hub builds events with: marks only."""
         access = self._access.get(zone)
         return access.everything() if access is not None else OPEN
+
+    async def bans(self, zone: str, seq: int, record_id: bytes) -> list[Event]:
+        """Return a ``banned`` event when ``record_id`` is a trusted operator's ban."""
+        record = await self.store.get_record(record_id)
+        if record is None or action(record) != BAN:
+            return []
+        if record.author not in self.store.zone_operators:
+            return []
+        return [{"type": "banned", "cursor": seq, "author": bytes(record.body["target"]).hex()}]
 
     def _filter(self, session: Session, zone: str, access: Access) -> ReadFilter:
         key = reader_key(session)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,36 @@ async def test_a_callsign_only_login_moderates_nothing(pair: list[RunningNode]) 
         assert refused.status == 403 and refused.body["error"] == "key_required"
     finally:
         await via.close()
+
+
+async def test_live_sockets_drop_what_is_hidden_and_banned(pair: list[RunningNode]) -> None:
+    n0 = pair[0]
+    apis = [await logged_in(n0, c) for c in ("K1ABC", "W1MOD", "N0CALL")]
+    author_api, mod_api, reader_api = apis
+    sockets = []
+    try:
+        for api in (author_api, reader_api):
+            ws = await api.http.ws_connect(api.base + "/api/v1/ws")
+            await next_frame(ws, "hello")
+            sockets.append(ws)
+        author_ws, reader_ws = sockets
+        spam = await author_api.post("spam")
+        await moderate(mod_api, target=spam.body["id"], action="hide")
+        assert (await next_frame(reader_ws, "hidden"))["id"] == spam.body["id"]
+        update = await next_frame(author_ws, "update")
+        assert update["message"]["hidden"] == "zone"  # its author is told
+        key = await troll_key(author_api)
+        await moderate(mod_api, author=key, action="ban")
+        assert (await next_frame(reader_ws, "banned"))["author"] == key
+    finally:
+        for ws in sockets:
+            await ws.close()
+        for api in apis:
+            await api.close()
+
+
+async def next_frame(ws: Any, kind: str) -> dict[str, Any]:
+    while True:
+        frame = await asyncio.wait_for(ws.receive_json(), 10)
+        if frame["type"] == kind:
+            return dict(frame)
