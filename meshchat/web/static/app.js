@@ -11,8 +11,10 @@
 //   zones.js     login info, the zone switcher    time.js     clocks, dates, day separators
 //   emoji.js     reactions and the picker         icons.js    the controls' SVG icons
 //   actions.js   a row's chips and actions        fold.js     long messages folded
+//   access.js    moderation, refusals, hidden     members.js  a channel's members panel
 // (and the older api, compose, dom, live, messages, notify, sidebar and status modules).
 
+import { loadModeration } from "./access.js";
 import * as api from "./api.js";
 import { showContacts } from "./contacts.js";
 import { closeMenu, wireControls } from "./controls.js";
@@ -22,6 +24,7 @@ import { liveEvents } from "./events.js";
 import { fillIcons } from "./icons.js";
 import { configureList } from "./list.js";
 import { Live } from "./live.js";
+import { wireMembers } from "./members.js";
 import * as notify from "./notify.js";
 import { arrived, configureOutbox, mainBox, resetOutbox } from "./outbox.js";
 import { loadOlder } from "./paging.js";
@@ -86,6 +89,10 @@ async function doLogin(ev) {
 }
 
 async function logout() {
+  // The socket goes first: the node closes it on logout, and a socket that reports its
+  // end would show the login form a second time, over a zone already picked there.
+  if (S.live) S.live.close();
+  S.live = null;
   try {
     await api.post("logout");
   } catch (err) {
@@ -153,8 +160,10 @@ async function start(session) {
   showContacts();
   showZones(switchZone);
 
+  await loadModeration();
   S.sidebar = new Sidebar({
     me: session.callsign,
+    viaNode: session.via_node,
     zone: S.zone,
     read,
     floor,
@@ -212,6 +221,7 @@ async function boot() {
   $("reconnect").addEventListener("click", () => S.live && S.live.reconnectNow());
   setInterval(() => S.live && !S.live.ws && showConnection("offline"), 1000); // the countdown
   wireControls();
+  wireMembers();
   wireZones();
   api.setLoggedOutHandler(() => showLogin("Your session ended: please log in again."));
   api.setAnswerHandler(() => S.live && S.live.linkAnswered());
