@@ -11,8 +11,9 @@ from collections.abc import Collection, Sequence
 
 from meshchat.clock import wall_ms
 from meshchat.records import Record
-from meshchat.store import queries, trust
+from meshchat.store import queries, rights, trust
 from meshchat.store.base import StoreBase
+from meshchat.store.views import to_record
 
 
 class IdentityStore(StoreBase):
@@ -85,9 +86,19 @@ class IdentityStore(StoreBase):
         return trust.disputes([(str(r[0]), bytes(r[1])) for r in rows], self._node_keys)
 
     async def first_claims(self, zone: str, since: int = 0) -> list[bytes]:
-        """Return the ids of the records from ``since`` on that made each claim, in order."""
+        """Return the ids of the records from ``since`` on that a newcomer takes first.
+
+        In this node's arrival order: the record that made each callsign claim, and every
+        record that founds a channel (docs/decisions.md "Access control"), so a node that
+        bootstraps from here sees the same bindings and the same channel owners.
+        """
         params = {"zone": zone, "since": since}
-        return [bytes(r[0]) for r in await self._fetch(queries.FIRST_CLAIMS, params)]
+        found = [(int(r[0]), bytes(r[1])) for r in await self._fetch(queries.FIRST_CLAIMS, params)]
+        for row in await self._fetch(queries.CHANNEL_DEFS, (zone,)):
+            record = to_record(row)
+            if rights.pointer(record) is None and record.ts >= since:
+                found.append((int(row[0]), record.id))
+        return list(dict.fromkeys(rid for _, rid in sorted(found)))
 
     # --- node-local tables: sessions and authorship ------------------------------------
 

@@ -1,9 +1,10 @@
 // What each frame of the live socket (docs/live-api.md) does to the page: new and
 // changed messages, channels, presence, typing, and a reset that reloads everything.
 
+import { showRefusal } from "./access.js";
 import * as api from "./api.js";
 import { $ } from "./dom.js";
-import { addRows, refreshReplies, refreshRow } from "./list.js";
+import { addRows, refreshReplies, refreshRow, removeRow, resetList, systemLine } from "./list.js";
 import * as notify from "./notify.js";
 import { arrivedLive } from "./outbox.js";
 import { clearTyping, onPresence, onPresenceDelta, onTyping } from "./presence.js";
@@ -31,8 +32,13 @@ export function liveEvents() {
         onUpdate(ev.message);
         break;
       case "channel":
-        S.sidebar.upsertChannel(ev.channel);
-        if (S.view.kind === "channel" && S.view.name === ev.channel.name) showHead();
+        onChannel(ev.channel);
+        break;
+      case "hidden":
+        removeRow(ev.id);
+        break;
+      case "banned":
+        onBanned(ev.author);
         break;
       case "presence":
         onPresence(ev.users);
@@ -50,6 +56,34 @@ export function liveEvents() {
         break;
     }
   };
+}
+
+/** A channel changed: a new member learns it was invited, a removed one that it was. */
+function onChannel(c) {
+  const known = S.sidebar.channel(c.name);
+  const here = S.view.kind === "channel" && S.view.name === c.name;
+  S.sidebar.upsertChannel(c);
+  if (c.gone) {
+    if (here) {
+      resetList();
+      showHead();
+      showRefusal({ message: `You are no longer a member of #${c.name}.` });
+    } else systemLine(`You are no longer a member of #${c.name}.`);
+    return;
+  }
+  if (c.restricted && c.you && (!known || !known.you)) {
+    systemLine(`You were invited to #${c.name} (members only).`);
+  }
+  if (here) showHead();
+}
+
+/** A zone operator banned ``author``: its messages leave the list (not one's own). */
+function onBanned(author) {
+  if (author === S.me.key) return; // its author still sees them, marked, after a reload
+  for (const id of [...S.shown]) {
+    const m = S.cache.get(id);
+    if (m && m.author === author) removeRow(id);
+  }
 }
 
 /** The node cannot replay from our cursor (those records were pruned): reload it all. */

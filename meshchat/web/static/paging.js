@@ -3,6 +3,7 @@
 // neighbours. Only the newest request counts: the answer for a view left meanwhile, or
 // one overtaken by a later jump, is dropped.
 
+import { showRefusal } from "./access.js";
 import * as api from "./api.js";
 import { $, el } from "./dom.js";
 import { addRows, placeOlderButton, resetList, systemLine } from "./list.js";
@@ -29,7 +30,8 @@ async function withLoading(fn) {
   try {
     await fn(() => token === loadToken);
   } catch (err) {
-    if (token === loadToken) systemLine("Could not load messages: " + err.message);
+    if (token === loadToken && err.status === 403) showRefusal(err);
+    else if (token === loadToken) systemLine("Could not load messages: " + err.message);
   } finally {
     if (token === loadToken) loading = false;
   }

@@ -13,6 +13,7 @@ export const S = {
   sidebar: null,
   composer: null,
   prefs: {}, // {joins, sound}: prefs.js
+  moderation: { zone_operator: false, node_operator: false }, // access.js
   // -- what is shown (router.js) --
   view: { kind: "all", name: "" }, // all | channel | dm | search
   // -- messages --
