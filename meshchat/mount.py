@@ -73,7 +73,7 @@ def build_app(node: Node) -> web.Application:
         node.sync.errors,
         node.presence,
     )
-    presence = PresenceApi(node.sessions, zones, node.presence)
+    presence = PresenceApi(node.store, node.sessions, zones, node.presence)
     actions = actions_http.ActionsApi(node.actions)
     status.actions = actions.summary
     status.sections["legacy"] = node.legacy.status

@@ -127,6 +127,15 @@ class IdentityStore(StoreBase):
         async with self._write() as conn:
             await conn.execute(queries.ADD_AUTHORED, (record_id, device))
 
+    async def authored_among(self, ids: Sequence[bytes], device: bytes) -> set[bytes]:
+        """Return which of ``ids`` the browser ``device`` posted here."""
+        found: set[bytes] = set()
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            rows = await self._fetch(queries.authored_among(len(part)), (device, *part))
+            found.update(bytes(r[0]) for r in rows)
+        return found
+
     async def authored_by(self, record_id: bytes) -> bytes | None:
         """Return the device that posted ``record_id`` here, or None."""
         rows = await self._fetch(queries.AUTHORED, (record_id,))

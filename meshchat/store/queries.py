@@ -236,6 +236,12 @@ EXPIRE_SESSIONS = "DELETE FROM sessions WHERE expires_at <= ?"
 ADD_AUTHORED = "INSERT OR IGNORE INTO authored (id, device) VALUES (?, ?)"
 AUTHORED = "SELECT device FROM authored WHERE id = ?"
 
+
+def authored_among(n: int) -> str:
+    """Select which of ``n`` record ids the device (the first parameter) posted here."""
+    return f"SELECT id FROM authored WHERE device = ? AND id IN ({_marks(n)})"
+
+
 # --- channels and callsigns ---------------------------------------------------------------
 
 CHANNEL_STATS = "SELECT channel, count, last_ts FROM channel_stats WHERE zone = ?"

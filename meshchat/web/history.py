@@ -15,6 +15,7 @@ from meshchat.web.access import check_channel, current, seen_by
 from meshchat.web.auth import Sessions
 from meshchat.web.http import fail
 from meshchat.web.login import dm_reader, refuse_unbound_reader, require_session
+from meshchat.web.messages import yours
 from meshchat.web.search import SearchApi
 from meshchat.web.unread import UnreadApi
 
@@ -67,7 +68,12 @@ class HistoryApi:
             dm=dm,
         )
         views = await self.store.messages(query, await seen_by(self.store, session, zone))
-        return web.json_response({"messages": [v.to_json() for v in views]})
+        return web.json_response(
+            {
+                "messages": [v.to_json() for v in views],
+                "yours": await yours(self.store, session, views),
+            }
+        )
 
     async def _thread(self, request: web.Request) -> web.Response:
         """``GET /api/v1/messages?thread=ID``: a message and its replies, oldest first."""
@@ -80,7 +86,12 @@ class HistoryApi:
         me = await dm_reader(self.sessions, request, zone)
         # Direct messages stay between their two callsigns here too.
         shown = [v for v in views if v.to is None or me in (v.callsign, v.to)]
-        return web.json_response({"messages": [v.to_json() for v in shown]})
+        return web.json_response(
+            {
+                "messages": [v.to_json() for v in shown],
+                "yours": await yours(self.store, current(self.sessions, request), shown),
+            }
+        )
 
     async def conversations(self, request: web.Request) -> web.Response:
         """``GET /api/v1/dms?zone=`` → ``{conversations: [{callsign, last_ts, count}]}``."""

@@ -25,10 +25,12 @@ from meshchat.store.db import Store
 from meshchat.tasks import TaskGroup
 from meshchat.timing import Timing
 from meshchat.web import inputs, liveevents
+from meshchat.web.access import reader_key
 from meshchat.web.auth import Session, Sessions
 from meshchat.web.http import fail
 from meshchat.web.livegate import LiveGate
 from meshchat.web.login import Visits, reads_dms, require_session, same_origin
+from meshchat.web.presence import presence_json
 
 log = logging.getLogger(__name__)
 
@@ -162,17 +164,18 @@ class LiveHub:
             for sock in self._sockets:
                 self.presence.seen(sock.session.token)
             for zone in self.zones:
-                self._presence_changes(zone)
+                await self._presence_changes(zone)
 
-    def _presence_changes(self, zone: str) -> None:
+    async def _presence_changes(self, zone: str) -> None:
         """Tell the zone's sockets who came, changed or went since the last time (once)."""
         users = {(u.callsign, u.node): u for u in self.presence.zone(zone)}
-        now = {key: (u.status, u.since) for key, u in users.items()}
+        now = {key: (u.status, u.since, u.key) for key, u in users.items()}
         before = self._shown.get(zone, {})
         if now == before:
             return
         self._shown[zone] = now
-        changed = [users[k].to_wire() for k, v in now.items() if before.get(k) != v]
+        fresh = [users[k] for k, v in now.items() if before.get(k) != v]
+        changed = await presence_json(self.store, zone, fresh)
         gone = [list(k) for k in before if k not in now]
         self._broadcast(zone, {"type": "presence_delta", "set": changed, "gone": gone})
 
@@ -213,7 +216,7 @@ class LiveHub:
         dms = await reads_dms(self.store, session, zone)
         ws = web.WebSocketResponse(heartbeat=self.timing.ws_heartbeat_s, max_msg_size=4096)
         # Present from the moment the tab is connected (nothing is awaited in between).
-        self.presence.opened(session.token, session.signer.callsign)
+        self.presence.opened(session.token, session.signer.callsign, reader_key(session))
         try:
             await ws.prepare(request)
         except BaseException:
@@ -248,7 +251,7 @@ class LiveHub:
                 await sock.ws.send_json({"type": "reset"})
             else:
                 await self._replay(sock)
-            users = [u.to_wire() for u in self.presence.zone(sock.zone)]
+            users = await presence_json(self.store, sock.zone, self.presence.zone(sock.zone))
             await sock.ws.send_json({"type": "presence", "users": users})
             while True:
                 cursor, text = await sock.queue.get()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiohttp import web
 
 from meshchat.outbox import Outbox
 from meshchat.records import Record
 from meshchat.store.db import Store
+from meshchat.store.models import MessageView
 from meshchat.store.resolve import SHOWN_KINDS
 from meshchat.web import inputs
 from meshchat.web.access import check_channel, seen_by
@@ -16,6 +19,29 @@ from meshchat.web.idempotency import HEADER, IdempotencyKeys, fingerprint, parse
 from meshchat.web.login import require_session
 
 POST_FIELDS = frozenset({"zone", "channel", "text", "reply_to", "to", "geo"})
+
+
+async def yours(store: Store, session: Session | None, views: Sequence[MessageView]) -> list[str]:
+    """Return the ids among ``views`` that ``session`` may edit or delete (as ``_own_target``).
+
+    The UI offers Edit and Delete on these only; the API refuses the rest anyway.
+    """
+    if session is None:
+        return []
+    signer = session.signer
+    key = bytes(signer.key.verify_key).hex()
+    own = [
+        v
+        for v in views
+        if v.author == key
+        and v.callsign == signer.callsign
+        and not v.deleted
+        and v.kind in ("msg", "file")
+    ]
+    if signer.via_node and own:  # the node signs for everyone: only this browser's own
+        posted = await store.authored_among([bytes.fromhex(v.id) for v in own], session.device)
+        own = [v for v in own if bytes.fromhex(v.id) in posted]
+    return [v.id for v in own]
 
 
 def created(record: Record) -> web.Response:

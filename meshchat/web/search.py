@@ -16,6 +16,7 @@ from meshchat.web.access import check_channel, current, seen_by
 from meshchat.web.auth import Sessions
 from meshchat.web.http import fail
 from meshchat.web.login import dm_reader
+from meshchat.web.messages import yours
 
 MAX_QUERY = 200
 
@@ -75,11 +76,13 @@ class SearchApi:
     async def reply(self, request: web.Request) -> web.Response:
         """Answer one page: ``{messages, total, total_exact, terms, filters}``."""
         query = await self.query(request)
-        seen = await seen_by(self.store, current(self.sessions, request), query.zone)
+        session = current(self.sessions, request)
+        seen = await seen_by(self.store, session, query.zone)
         page = await search(self.store, query, seen)
         return web.json_response(
             {
                 "messages": [v.to_json() for v in page.messages],
+                "yours": await yours(self.store, session, page.messages),
                 "total": page.total,
                 "total_exact": page.exact,
                 "terms": page.terms,

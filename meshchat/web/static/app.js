@@ -23,11 +23,11 @@ import { checkEmojiFont } from "./emoji.js";
 import { liveEvents } from "./events.js";
 import { fillIcons } from "./icons.js";
 import { wireFiles } from "./files.js";
-import { configureList } from "./list.js";
+import { configureList, refreshRow } from "./list.js";
 import { Live } from "./live.js";
 import { wireMembers } from "./members.js";
 import * as notify from "./notify.js";
-import { arrived, configureOutbox, mainBox, resetOutbox } from "./outbox.js";
+import { arrived, configureOutbox, mainBox, resetOutbox, setYoursHandler } from "./outbox.js";
 import { loadOlder } from "./paging.js";
 import { closeSettings, load, loadPrefs, save, showPrefs } from "./prefs.js";
 import { resetPresence } from "./presence.js";
@@ -112,6 +112,7 @@ function teardown() {
   resetPresence();
   closeThread();
   S.cache.clear();
+  S.yours.clear();
   closeSettings();
 }
 
@@ -228,6 +229,7 @@ async function boot() {
   wireFiles();
   wireUploads();
   api.setLoggedOutHandler(() => showLogin("Your session ended: please log in again."));
+  setYoursHandler((id) => refreshRow(id)); // shown before its POST answered: now with its actions
   api.setAnswerHandler(() => S.live && S.live.linkAnswered());
   try {
     const session = await api.get("session", undefined, { quiet401: true });

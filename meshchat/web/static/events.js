@@ -102,7 +102,7 @@ function onMessage(m, cursor) {
   S.cache.put(m);
   arrivedLive(m);
   if (known) return onUpdate(m); // already loaded over HTTP, or a repeat
-  const mine = m.callsign === S.me.callsign;
+  const mine = m.callsign === S.me.callsign && m.verified !== "conflict"; // an impostor is not me
   const visible = inView(m) && S.atLive && !document.hidden && $("status-page").hidden;
   if (inView(m) && S.atLive) addRows([m], false);
   else if (inView(m)) $("to-latest").hidden = false;
@@ -124,7 +124,9 @@ function onUpdate(m) {
 
 function alertUser(m) {
   if (S.prefs.sound) notify.chirp();
-  const title = m.to ? `Direct message from ${m.callsign}` : `${m.callsign} mentioned you`;
+  // An impostor's mention says so: the sender may not be who the callsign claims.
+  const who = m.verified === "conflict" ? `${m.callsign} (⚠ unverified)` : m.callsign;
+  const title = m.to ? `Direct message from ${who}` : `${who} mentioned you`;
   notify.desktop(title, m.text, () => {
     location.hash = m.to ? dmHash(m.callsign) : channelHash(m.channel);
   });

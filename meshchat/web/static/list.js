@@ -36,6 +36,8 @@ export function rowContext() {
   return {
     me: S.me.callsign,
     myKey: S.me.key,
+    viaNode: S.me.via_node,
+    yours: S.yours,
     showChannel: S.view.kind === "all" || S.view.kind === "search",
     lookup: (id) => S.cache.get(id),
     replies: (id) => S.cache.replyCount(id),

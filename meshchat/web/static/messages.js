@@ -70,7 +70,10 @@ function head(m, ctx) {
  * edit, remove.
  */
 export function messageRow(m, ctx) {
-  const mine = m.callsign === ctx.me && m.author === ctx.myKey && m.kind === "msg";
+  // Signed by my key; for a callsign-only login, posted from this very browser (the node
+  // signs for every callsign-only user, and only the posting browser may change a post).
+  const mine = m.callsign === ctx.me && m.author === ctx.myKey && m.kind === "msg" &&
+    (!ctx.viaNode || (ctx.yours && ctx.yours.has(m.id)));
   const mentionsMe =
     !mine && ((m.mentions || []).includes(ctx.me) || (m.to === ctx.me && m.callsign !== ctx.me));
   const row = el("article", {

@@ -8,7 +8,7 @@ import * as api from "./api.js";
 import { $, el } from "./dom.js";
 import { addRows, placeOlderButton, resetList, systemLine } from "./list.js";
 import { loadSearch } from "./search.js";
-import { S } from "./state.js";
+import { noteYours, S } from "./state.js";
 import { updateTitle, viewParams } from "./view.js";
 
 const PAGE = 50;
@@ -19,6 +19,7 @@ let loadToken = 0;
 
 async function fetchPage(extra) {
   const reply = await api.get("messages", { ...viewParams(), limit: PAGE, ...extra });
+  noteYours(reply);
   for (const m of reply.messages) S.cache.put(m);
   return reply.messages;
 }
@@ -114,6 +115,8 @@ export function loadAround(m) {
       api.get("messages", { ...viewParams(), limit: CONTEXT, after: m.id }),
     ]);
     if (!current()) return;
+    noteYours(before);
+    noteYours(after);
     resetList();
     const msgs = [...before.messages, m, ...after.messages];
     for (const x of msgs) S.cache.put(x);

@@ -236,16 +236,22 @@ export class Sidebar {
     clear(box);
     const sorted = [...users].sort((a, b) => a.callsign.localeCompare(b.callsign) || a.node.localeCompare(b.node));
     for (const u of sorted) {
-      const you = u.callsign === this.me;
+      // A callsign bound to a key, online from a session without it, is not its owner:
+      // marked as its messages would be, and never taken for oneself.
+      const conflict = u.verified === "conflict";
+      const you = u.callsign === this.me && !conflict;
       box.append(
         el(
           "li",
-          { class: "person", title: `${u.callsign} on ${u.node}, ${u.status} since ${fullStamp(u.since)}` },
+          { class: conflict ? "person conflict" : "person", title: `${u.callsign} on ${u.node}, ${u.status} since ${fullStamp(u.since)}` },
           el("span", { class: `dot ${u.status}`, "aria-hidden": "true" }),
           you
             ? el("span", { class: "who" }, u.callsign + " (you)")
             : el("button", { type: "button", class: "who link-btn", "aria-label": `Message ${u.callsign} directly`,
                 onclick: () => this.onPick("#/dm/" + encodeURIComponent(u.callsign)) }, u.callsign),
+          conflict
+            ? el("span", { class: "trust t-conflict", title: `${u.callsign} signs with a key in this zone, and this session on ${u.node} does not hold it: it may not be ${u.callsign}` }, "⚠ unverified")
+            : null,
           el("span", { class: "where" }, `${u.status} · ${u.node} · since `, timeText(u.since)),
         ),
       );

@@ -58,7 +58,9 @@ export function showHead() {
     $("message-input").placeholder = "Message Everything";
   } else if (v.kind === "dm") {
     title.textContent = "Direct: " + v.name;
-    topic.textContent = `Only you and ${v.name} see these messages.`;
+    // The truth (DESIGN §3): amateur radio forbids encryption, so every node stores these.
+    topic.textContent = `Not private: shown in this app only to you and ${v.name}, but stored ` +
+      "unencrypted on every node of the zone and readable by their operators.";
     $("message-input").placeholder = `Message ${v.name}`;
   } else {
     title.textContent = "Search";
