@@ -168,14 +168,20 @@ class LiveHub:
 
     async def _presence_changes(self, zone: str) -> None:
         """Tell the zone's sockets who came, changed or went since the last time (once)."""
-        users = {(u.callsign, u.node): u for u in self.presence.zone(zone)}
-        now = {key: (u.status, u.since, u.key) for key, u in users.items()}
+        entries = self.presence.zone(zone)
+        # The verified mark is part of what was shown: it changes when a callsign gets
+        # bound to a key (its owner's first signed message), with no presence change.
+        wire = await presence_json(self.store, zone, entries)
+        shown = {(e.callsign, e.node): w for e, w in zip(entries, wire, strict=True)}
+        now = {
+            (e.callsign, e.node): (e.status, e.since, e.key, w["verified"])
+            for e, w in zip(entries, wire, strict=True)
+        }
         before = self._shown.get(zone, {})
         if now == before:
             return
         self._shown[zone] = now
-        fresh = [users[k] for k, v in now.items() if before.get(k) != v]
-        changed = await presence_json(self.store, zone, fresh)
+        changed = [shown[k] for k, v in now.items() if before.get(k) != v]
         gone = [list(k) for k in before if k not in now]
         self._broadcast(zone, {"type": "presence_delta", "set": changed, "gone": gone})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -131,3 +132,44 @@ async def test_messages_missed_since_last_visit_are_marked(
     await expect(tab.page.locator(".new-divider")).to_have_count(1)
     await expect(row(tab, "my own earlier word")).not_to_have_class("msg unseen")
     tab.assert_clean()
+
+
+async def test_a_message_that_arrives_while_the_first_page_loads_stays_shown(
+    mesh: list[RunningNode], open_tab: Any
+) -> None:
+    """The page, read before the message, must not wipe it out when it is shown.
+
+    Found by a CI run: two messages posted right after a login were missing from the list
+    (the live socket had them; the history page, answered later, emptied the list).
+    """
+    tab = await open_tab(mesh[0].url)
+    page = tab.page
+    read, release = asyncio.Event(), asyncio.Event()
+    pushed: list[str] = []
+
+    async def late_page(route: Any) -> None:
+        response = await route.fetch()  # the node reads the page now...
+        read.set()
+        await release.wait()  # ...and the tab gets it after the live message
+        await route.fulfill(response=response)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: pushed.append(str(f))))
+    await page.route("**/api/v1/messages?*", late_page)
+    await login(tab, "W1AW")
+    await asyncio.wait_for(read.wait(), 15)
+    client = ApiClient(mesh[0].url)
+    try:
+        await client.login("K1ABC")
+        assert (await client.post("posted while the page was on its way")).status == 201
+    finally:
+        await client.close()
+    for _ in range(150):  # bounded: 15 s
+        if any("posted while the page" in str(f) for f in pushed):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the live socket never carried the message")
+    release.set()
+    await expect(row(tab, "posted while the page was on its way")).to_be_visible()
+    await page.unroute("**/api/v1/messages?*")
+    assert tab.errors == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -163,4 +164,45 @@ async def test_a_typing_channel_no_peer_accepts_is_refused_at_the_socket(
             await ws.close()
     finally:
         await writer.close()
+        await stop_all(nodes)
+
+
+async def test_an_online_entry_turns_unverified_when_its_callsign_gets_bound(
+    tmp_path: Path,
+) -> None:
+    """The verified mark is re-sent when a binding arrives, with no presence change.
+
+    A tab open before the owner's first signed message had shown the other node's entry as
+    plain "via"; it must hear that the entry is now a conflict (the CI run that found it:
+    "(you)" shown on both entries of one's own callsign).
+    """
+    nodes = await start_nodes(tmp_path, 2, replace(QUICK, browser_presence_s=0.2))
+    impostor, owner = ApiClient(nodes[1].url), ApiClient(nodes[0].url)
+    try:
+        line(nodes)
+        await wait_live(nodes)
+        await impostor.login("K2ABC")
+        await owner.login("K2ABC", "correct horse battery staple")
+        there = await _open(impostor)  # an open tab is presence (a login alone is not)
+        ws = await _open(owner)
+        try:
+            await _next(ws, "hello")
+
+            async def shown(verified: str) -> dict[str, Any]:
+                while True:
+                    frame = await _next(ws, "presence_delta")
+                    for user in frame["set"]:
+                        if user["node"] == "n1" and user["verified"] == verified:
+                            return user
+
+            await shown("via")  # nobody holds K2ABC yet
+            assert (await owner.post("the real K2ABC")).status == 201
+            conflict = await shown("conflict")
+            assert conflict["callsign"] == "K2ABC"
+        finally:
+            await ws.close()
+            await there.close()
+    finally:
+        await impostor.close()
+        await owner.close()
         await stop_all(nodes)

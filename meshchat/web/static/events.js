@@ -7,6 +7,7 @@ import { $ } from "./dom.js";
 import { addRows, refreshReplies, refreshRow, removeRow, resetList, systemLine } from "./list.js";
 import * as notify from "./notify.js";
 import { arrivedLive } from "./outbox.js";
+import { arrivedDuringLoad } from "./paging.js";
 import { clearTyping, onPresence, onPresenceDelta, onTyping } from "./presence.js";
 import { channelHash, dmHash, route } from "./router.js";
 import { S } from "./state.js";
@@ -101,6 +102,7 @@ function onMessage(m, cursor) {
   const known = S.cache.has(m.id);
   S.cache.put(m);
   arrivedLive(m);
+  arrivedDuringLoad(m);
   if (known) return onUpdate(m); // already loaded over HTTP, or a repeat
   const mine = m.callsign === S.me.callsign && m.verified !== "conflict"; // an impostor is not me
   const visible = inView(m) && S.atLive && !document.hidden && $("status-page").hidden;

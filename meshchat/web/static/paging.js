@@ -9,13 +9,28 @@ import { $, el } from "./dom.js";
 import { addRows, placeOlderButton, resetList, systemLine } from "./list.js";
 import { loadSearch } from "./search.js";
 import { noteYours, S } from "./state.js";
-import { updateTitle, viewParams } from "./view.js";
+import { inView, updateTitle, viewParams } from "./view.js";
 
 const PAGE = 50;
 const CONTEXT = 25; // messages either side of one shown in context
 
 let loading = false;
 let loadToken = 0;
+// Live messages that came while a page was on its way: the page was read before them, and
+// showing it empties the list, so they are added again after it.
+let late = [];
+
+/** A live message arrived (events.js): kept for the page being loaded, if one is. */
+export function arrivedDuringLoad(m) {
+  if (loading) late.push(m);
+}
+
+/** Add the live messages that came while the page loaded, where the view is at live. */
+function addLate() {
+  const mine = late.filter((m) => inView(m));
+  late = [];
+  if (S.atLive && mine.length) addRows(mine, false);
+}
 
 async function fetchPage(extra) {
   const reply = await api.get("messages", { ...viewParams(), limit: PAGE, ...extra });
@@ -28,6 +43,7 @@ async function fetchPage(extra) {
 async function withLoading(fn) {
   const token = ++loadToken;
   loading = true;
+  late = [];
   try {
     await fn(() => token === loadToken);
   } catch (err) {
@@ -52,6 +68,7 @@ export function loadLatest() {
     S.hasOlder = msgs.length === PAGE;
     S.atLive = true;
     addRows(msgs, true);
+    addLate();
     const list = $("messages");
     const firstNew = list.querySelector(".msg.unseen");
     if (firstNew) firstNew.scrollIntoView({ block: "center" });
@@ -72,7 +89,8 @@ export function jump(since) {
     S.atLive = msgs.length < PAGE;
     $("to-latest").hidden = S.atLive;
     addRows(msgs, true);
-    if (!msgs.length) $("messages").append(el("p", { class: "sys" }, "Nothing since then."));
+    addLate();
+    if (!msgs.length && !S.shown.length) $("messages").append(el("p", { class: "sys" }, "Nothing since then."));
     $("messages").scrollTop = 0;
     S.lastScrollTop = 0;
   });
@@ -104,6 +122,7 @@ export function loadNewer() {
     S.atLive = msgs.length < PAGE;
     $("to-latest").hidden = S.atLive;
     addRows(msgs, true);
+    addLate();
   });
 }
 
@@ -124,6 +143,7 @@ export function loadAround(m) {
     S.atLive = after.messages.length < CONTEXT;
     $("to-latest").hidden = S.atLive;
     addRows(msgs, true);
+    addLate();
     const row = S.rows.get(m.id);
     if (row) {
       row.classList.add("hit");
