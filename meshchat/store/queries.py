@@ -115,6 +115,10 @@ CHANGES = """
 SELECT seq, kind, id, target FROM records WHERE seq > ? AND zone = ? ORDER BY seq LIMIT ?
 """
 ITEMS = "SELECT ts, id FROM records WHERE zone = ? AND ts >= ? ORDER BY ts, id"
+# The same a page at a time, after a (ts, id) cursor: the sync index loads in pages.
+ITEMS_PAGE = (
+    "SELECT ts, id FROM records WHERE zone = ? AND (ts, id) > (?, ?) ORDER BY ts, id LIMIT ?"
+)
 # Pages of records to send as they are (bootstrap, export): stubs are no records to send.
 RANGE_PAGE = """
 SELECT ts, id, S, sig FROM records WHERE zone = ? AND (ts, id) > (?, ?) AND sig != X''
