@@ -5,8 +5,9 @@ Timestamps live in an ``array('Q')`` (8 bytes an item) and ids back to back in o
 objects. The §6 sum of any range comes from prefix sums kept every ``BLOCK`` items
 (packed too, 32 bytes each, ``negentropy_arrays``): the sum before an index is the
 nearest boundary's plus or minus at most ``BLOCK // 2`` ids, so a fingerprint stays a few
-additions and one SHA-256. Sums past an insert in the middle are recomputed lazily (``snapshot``), or off
-the event loop by the caller through ``stale``, ``refresh_job`` and ``install_blocks``.
+additions and one SHA-256. Sums past an insert in the middle are recomputed lazily
+(``snapshot``), or off the event loop by the caller (``stale``, ``refresh_job``,
+``install_blocks``).
 """
 
 from __future__ import annotations
