@@ -4,9 +4,12 @@
 
 Builds a data dir holding N signed records (once, cached under bench/out/), then:
 - starts ``meshchat serve`` on it and reads the process's resident memory (VmRSS) when
-  idle, and again after one reconciliation has loaded the zone's sync index;
-- starts an empty second node with the first as its only peer and times how long it
-  takes to hold every record (bootstrap through ``range`` paging, then reconcile).
+  idle; sends it one ``reconcile`` (an empty initiator's first message), which loads the
+  zone's sync index, while another thread asks ``GET /sync/v1/info`` every 5 ms (its
+  slowest answer bounds how long the node's loop stalled), and reads VmRSS again;
+- unless ``--no-bootstrap``: starts an empty second node with the first as its only peer
+  and times how long it takes to hold every record (bootstrap through ``range`` paging,
+  then reconcile), and reads the source's VmRSS after serving it.
 Everything runs on 127.0.0.1; the figures are printed, never asserted.
 """
 
@@ -23,10 +26,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
+import msgpack
 from nacl.signing import SigningKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -150,6 +155,42 @@ class Serve:
         with urllib.request.urlopen(self.url + "/api/v1/status", timeout=10) as resp:
             return json.load(resp)
 
+    def reconcile_once(self) -> tuple[float, float, int]:
+        """POST one empty initiator's message; return (seconds, slowest info ms, info calls).
+
+        An empty set's first message is one IdList range up to infinity (PROTOCOL.md §7).
+        """
+        body = msgpack.packb({"zone": ZONE, "neg": bytes([0x61, 0x00, 0x00, 0x02, 0x00])})
+        request = urllib.request.Request(
+            self.url + "/sync/v1/reconcile",
+            data=body,
+            headers={"Content-Type": "application/msgpack"},
+        )
+        stop = threading.Event()
+        slowest: list[float] = []
+
+        def poll() -> None:
+            for _ in range(20_000):  # bounded: at most 100 s of polls
+                if stop.is_set():
+                    return
+                t0 = time.perf_counter()
+                with urllib.request.urlopen(self.url + "/sync/v1/info", timeout=10) as resp:
+                    resp.read()
+                slowest.append(time.perf_counter() - t0)
+                time.sleep(0.005)
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        time.sleep(0.2)
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=300) as resp:
+            resp.read()
+        took = time.perf_counter() - t0
+        time.sleep(0.2)
+        stop.set()
+        poller.join()
+        return took, max(slowest) * 1000, len(slowest)
+
     def count(self) -> int:
         return next(z["count"] for z in self.status()["zones"] if z["name"] == ZONE)
 
@@ -163,6 +204,7 @@ class Serve:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--no-bootstrap", action="store_true")
     args = parser.parse_args()
     source = dataset(args.n)
     print(
@@ -170,27 +212,35 @@ def main() -> None:
     )
 
     node = Serve(source)
+    took = got = 0.0
+    peers: list[dict] = []
+    loaded = 0.0
     try:
         time.sleep(3)
         idle = node.rss_mb()
         total = node.count()
         # One reconcile loads the zone's Negentropy index (ts + id + prefix sums).
-        fresh = OUT / "empty-probe"
-        shutil.rmtree(fresh, ignore_errors=True)
-        t0 = time.perf_counter()
-        newcomer = Serve(fresh, "--peer", node.url)
-        try:
-            deadline = time.monotonic() + 900
-            # The newcomer also holds its own `node` announcement.
-            while newcomer.count() < total + 1 and time.monotonic() < deadline:
-                time.sleep(0.2)
-            took = time.perf_counter() - t0
-            got = newcomer.count()
-            peers = newcomer.status()["peers"]
-        finally:
-            newcomer.stop()
+        first, stall, polls = node.reconcile_once()
         time.sleep(1)
-        loaded = node.rss_mb()
+        indexed = node.rss_mb()
+        again, _, _ = node.reconcile_once()
+        if not args.no_bootstrap:
+            fresh = OUT / "empty-probe"
+            shutil.rmtree(fresh, ignore_errors=True)
+            t0 = time.perf_counter()
+            newcomer = Serve(fresh, "--peer", node.url)
+            try:
+                deadline = time.monotonic() + 900
+                # The newcomer also holds its own `node` announcement.
+                while newcomer.count() < total + 1 and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                took = time.perf_counter() - t0
+                got = newcomer.count()
+                peers = newcomer.status()["peers"]
+            finally:
+                newcomer.stop()
+            time.sleep(1)
+            loaded = node.rss_mb()
     finally:
         node.stop()
         shutil.rmtree(OUT / "empty-probe", ignore_errors=True)
@@ -201,9 +251,15 @@ def main() -> None:
     print("| --- | --- | --- |")
     print(f"| records held | {total} | |")
     print(f"| idle node RSS | {idle:.1f} MB | < 60 MB |")
-    print(f"| RSS after serving a bootstrap (index loaded) | {loaded:.1f} MB | |")
+    print(f"| first reconcile (loads the sync index) | {first * 1000:.0f} ms | |")
+    print(f"| slowest `info` reply meanwhile (of {polls}) | {stall:.1f} ms | stall < 50 ms |")
+    print(f"| RSS after the first reconcile | {indexed:.1f} MB | |")
+    print(f"| the next reconcile (index loaded) | {again * 1000:.0f} ms | |")
+    if args.no_bootstrap:
+        return
+    print(f"| RSS after serving a bootstrap | {loaded:.1f} MB | |")
     print(
-        f"| bootstrap of an empty node from one peer | {took:.1f} s for {got} records "
+        f"| bootstrap of an empty node from one peer | {took:.1f} s for {got:.0f} records "
         f"({got / took:.0f} records/s) | |"
     )
     print(

@@ -52,7 +52,8 @@ CREATE INDEX records_reply ON records(reply_to, ts, id) WHERE reply_to IS NOT NU
 CREATE INDEX records_channel_defs ON records(zone, channel, ts, id) WHERE kind = 'channel';
 CREATE INDEX records_node_keys ON records(author) WHERE kind = 'node';
 
--- The effective text of every shown, not deleted message; rowid = records.seq.
+-- The effective text of every shown, not deleted message; rowid = records.seq (records.tk
+-- from migration 6).
 CREATE VIRTUAL TABLE message_fts USING fts5(
     text, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
 );
@@ -297,12 +298,38 @@ CREATE TABLE legacy_files (
 ) WITHOUT ROWID;
 """
 
+# Search newest first (docs/decisions.md "Search"): full-text rows are keyed by time, not
+# arrival. ``tk`` = ts * 2^20 + a number unique among the shown records of that
+# millisecond, so FTS5 returns matches in time order and stops early, whatever order sync
+# stored them in.
+_V6 = """
+ALTER TABLE records ADD COLUMN tk INTEGER;
+UPDATE records SET tk = ranked.tk FROM (
+    SELECT seq, ts * 1048576 + row_number() OVER (PARTITION BY ts ORDER BY seq) - 1 AS tk
+    FROM records WHERE shown > 0
+) AS ranked WHERE records.seq = ranked.seq;
+CREATE UNIQUE INDEX records_tk ON records(tk);
+CREATE TEMP TABLE fts_moved AS
+    SELECT r.tk AS tk, f.text AS text FROM message_fts AS f JOIN records AS r ON r.seq = f.rowid;
+DROP TABLE message_fts;
+CREATE VIRTUAL TABLE message_fts USING fts5(
+    text, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+);
+INSERT INTO message_fts (rowid, text) SELECT tk, text FROM fts_moved ORDER BY tk;
+DROP TABLE fts_moved;
+DROP TRIGGER records_fts_delete;
+CREATE TRIGGER records_fts_delete AFTER DELETE ON records WHEN OLD.tk IS NOT NULL BEGIN
+    DELETE FROM message_fts WHERE rowid = OLD.tk;
+END;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
     (3, _V3),
     (4, _V4),
     (5, _V5),
+    (6, _V6),
 ]
 
 
