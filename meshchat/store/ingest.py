@@ -19,7 +19,7 @@ from meshchat.store.views import chunks, load_related, to_record
 HOUR_MS = 3_600_000
 OK, DUP, REJECT_QUOTA = "ok", "dup", "reject:quota"
 SEQ_MARK = "seq_high"  # meta key: the highest seq ever given, so none is given twice
-TK_BITS = 20  # records.tk = ts * 2^20 + a number free at that ts (schema migration 6)
+TK_BITS = 20  # records.tk = ts * 2^20 + a number free at that ts (schema migration 7)
 _TK_LOW = (1 << TK_BITS) - 1
 _TK_PROBES = 64  # a millisecond this crowded gets no more full-text rows (never in practice)
 

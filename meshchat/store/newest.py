@@ -1,7 +1,7 @@
 """The newest full-text matches of a view, found by walking FTS5 backwards (README "JSON API").
 
 The full-text rowid is ``records.tk`` (ts * 2^20 + a number unique within the
-millisecond, schema migration 6), so FTS5 hands matches out newest first, however out of
+millisecond, schema migration 7), so FTS5 hands matches out newest first, however out of
 order sync stored them, and stops at a LIMIT. Matches are read in growing chunks, each
 joined to the view's conditions, until the page is provably complete: every match not yet
 read has a key below the last one read, hence a timestamp no later than its, so once

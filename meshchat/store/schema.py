@@ -298,11 +298,25 @@ CREATE TABLE legacy_files (
 ) WITHOUT ROWID;
 """
 
+# Access control (docs/decisions.md "Access control"): what this node's own operator hid
+# here (node-local, never replicated), and an index for zone moderation, which reads the
+# ``delete`` records of the operators a node trusts.
+_V6 = """
+CREATE TABLE local_hides (
+    id BLOB PRIMARY KEY,
+    zone TEXT NOT NULL,
+    by BLOB NOT NULL,          -- the key of the node operator who hid it
+    at INTEGER NOT NULL        -- when (ms, this node's clock)
+) WITHOUT ROWID;
+CREATE INDEX local_hides_zone ON local_hides(zone);
+CREATE INDEX records_deletes ON records(zone, author) WHERE kind = 'delete';
+"""
+
 # Search newest first (docs/decisions.md "Search"): full-text rows are keyed by time, not
 # arrival. ``tk`` = ts * 2^20 + a number unique among the shown records of that
 # millisecond, so FTS5 returns matches in time order and stops early, whatever order sync
 # stored them in.
-_V6 = """
+_V7 = """
 ALTER TABLE records ADD COLUMN tk INTEGER;
 UPDATE records SET tk = ranked.tk FROM (
     SELECT seq, ts * 1048576 + row_number() OVER (PARTITION BY ts ORDER BY seq) - 1 AS tk
@@ -330,6 +344,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (4, _V4),
     (5, _V5),
     (6, _V6),
+    (7, _V7),
 ]
 
 

@@ -92,15 +92,15 @@ async def test_one_millisecond_holds_many_keys(store: Store, alice: SigningKey) 
     assert [m.id for m in got] == sorted(r.id.hex() for r in same)
 
 
-async def test_migration_6_keys_existing_messages_by_time(
+async def test_migration_7_keys_existing_messages_by_time(
     tmp_path: Path, alice: SigningKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "old.db"
-    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:5])
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:6])
     old = await Store.open(path)
     await old.close()
     corpus = _corpus(alice, 60, seed=9)
-    with sqlite3.connect(path) as conn:  # as a store before migration 6 held them
+    with sqlite3.connect(path) as conn:  # as a store before migration 7 held them
         for seq, r in enumerate(reversed(corpus), start=1):  # arrival against time order
             c = resolve.columns(r)
             conn.execute(
