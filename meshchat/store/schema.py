@@ -10,6 +10,8 @@ delete triggers take away, so prune or any later delete keeps them consistent.
 
 from __future__ import annotations
 
+from meshchat.store.schema_later import V6, V7
+
 # "MSHC": marks a file as a meshchat store, so a foreign SQLite file is refused at open.
 APPLICATION_ID = 0x4D534843
 
@@ -298,53 +300,14 @@ CREATE TABLE legacy_files (
 ) WITHOUT ROWID;
 """
 
-# Access control (docs/decisions.md "Access control"): what this node's own operator hid
-# here (node-local, never replicated), and an index for zone moderation, which reads the
-# ``delete`` records of the operators a node trusts.
-_V6 = """
-CREATE TABLE local_hides (
-    id BLOB PRIMARY KEY,
-    zone TEXT NOT NULL,
-    by BLOB NOT NULL,          -- the key of the node operator who hid it
-    at INTEGER NOT NULL        -- when (ms, this node's clock)
-) WITHOUT ROWID;
-CREATE INDEX local_hides_zone ON local_hides(zone);
-CREATE INDEX records_deletes ON records(zone, author) WHERE kind = 'delete';
-"""
-
-# Search newest first (docs/decisions.md "Search"): full-text rows are keyed by time, not
-# arrival. ``tk`` = ts * 2^20 + a number unique among the shown records of that
-# millisecond, so FTS5 returns matches in time order and stops early, whatever order sync
-# stored them in.
-_V7 = """
-ALTER TABLE records ADD COLUMN tk INTEGER;
-UPDATE records SET tk = ranked.tk FROM (
-    SELECT seq, ts * 1048576 + row_number() OVER (PARTITION BY ts ORDER BY seq) - 1 AS tk
-    FROM records WHERE shown > 0
-) AS ranked WHERE records.seq = ranked.seq;
-CREATE UNIQUE INDEX records_tk ON records(tk);
-CREATE TEMP TABLE fts_moved AS
-    SELECT r.tk AS tk, f.text AS text FROM message_fts AS f JOIN records AS r ON r.seq = f.rowid;
-DROP TABLE message_fts;
-CREATE VIRTUAL TABLE message_fts USING fts5(
-    text, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
-);
-INSERT INTO message_fts (rowid, text) SELECT tk, text FROM fts_moved ORDER BY tk;
-DROP TABLE fts_moved;
-DROP TRIGGER records_fts_delete;
-CREATE TRIGGER records_fts_delete AFTER DELETE ON records WHEN OLD.tk IS NOT NULL BEGIN
-    DELETE FROM message_fts WHERE rowid = OLD.tk;
-END;
-"""
-
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
     (3, _V3),
     (4, _V4),
     (5, _V5),
-    (6, _V6),
-    (7, _V7),
+    (6, V6),
+    (7, V7),
 ]
 
 
