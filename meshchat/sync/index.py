@@ -19,7 +19,7 @@ from meshchat.records import Record
 from meshchat.store.db import Store
 from meshchat.sync.negentropy_storage import NegentropyStorage, StorageWindow
 
-LOAD_PAGE = 32_768  # rows a page while loading (~5 MB of Python objects at a time)
+LOAD_PAGE = 8_192  # rows a page while loading (~1.3 MB of Python objects at a time)
 # Prefix sums stale over more items than this are recomputed off the loop (inline, this
 # many cost a few milliseconds).
 THREAD_REFRESH = 16_384
