@@ -2,9 +2,10 @@
 
 Every decision is the session's; this module only does what each step asks, in order,
 so a step is done (a page ingested, a cursor stored) before the next is asked for, with
-one exception: a bootstrap page is ingested, and then its cursor stored, while the next
-page is fetched, so verifying and storing overlap the transfer (only a ``wire.Range``
-passes an ingest still under way; every other step waits for it).
+one exception: bootstrap pages are ingested while the next page is fetched, two at a
+time, so fetching, verifying and writing overlap; a page's cursor is stored once it and
+every page before it are in (only a ``wire.Range`` passes an ingest still under way;
+every other step waits for them).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from meshchat.sync.client import PeerClient
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.session import ZoneSession, since_for
 from meshchat.sync.steps import Ingest, Load, SaveCursor, Settled, Step
+
+# Bootstrap pages ingested at once: one is verified on the ingest threads while the one
+# before it is written, so neither waits for the other (issue 12).
+INGESTS_IN_FLIGHT = 2
 
 
 def cursor_key(zone: str, url: str) -> str:
@@ -74,33 +79,44 @@ class ZoneSync:
             elif not isinstance(step, Settled):
                 session.receive(await client.send(step))
 
-        async def after(before: asyncio.Future[None] | None, step: Step) -> None:
-            if before is not None:
-                await before  # a failed ingest: nothing after it is done
+        async def after(before: list[asyncio.Future[None]], step: Step) -> None:
+            for earlier in before:
+                await earlier  # a failed ingest: no cursor after it is saved
             await do(step)
 
-        chain: asyncio.Future[None] | None = None  # ingests and cursors, in order
+        # Ingests and saves under way, oldest first; a save waits for all before it.
+        work: list[asyncio.Future[None]] = []
+        ingesting: list[asyncio.Future[None]] = []
         try:
             while True:
                 step = session.next_step()
-                if isinstance(step, Ingest | SaveCursor):
-                    chain = asyncio.ensure_future(after(chain, step))
+                if isinstance(step, Ingest):
+                    ingesting[:] = [page for page in ingesting if not page.done()]
+                    if len(ingesting) >= INGESTS_IN_FLIGHT:
+                        await ingesting.pop(0)
+                    page = asyncio.ensure_future(do(step))
+                    ingesting.append(page)
+                    work.append(page)
                     continue
-                if chain is not None and not isinstance(step, wire.Range):
-                    await chain
-                    chain = None
+                if isinstance(step, SaveCursor):
+                    work[:] = [asyncio.ensure_future(after(list(work), step))]
+                    continue
+                if work and not isinstance(step, wire.Range):
+                    while work:
+                        await work.pop(0)
+                    ingesting.clear()
                 if isinstance(step, Settled):
                     if session.since > since:  # the peer keeps less than its info said
                         peer.zones[zone] = max(0, now - session.since)
                     return step
                 await do(step)
         except asyncio.CancelledError:
-            if chain is not None:
-                chain.cancel()
-                await asyncio.gather(chain, return_exceptions=True)
+            for task in work + ingesting:
+                task.cancel()
+            await asyncio.gather(*work, *ingesting, return_exceptions=True)
             raise
         except Exception:
-            if chain is not None:  # a failed request: keep what was fetched all the same
+            for task in work + ingesting:  # a failed request: keep what was fetched
                 with contextlib.suppress(Exception):
-                    await chain
+                    await task
             raise
