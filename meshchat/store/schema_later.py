@@ -22,7 +22,8 @@ CREATE INDEX records_deletes ON records(zone, author) WHERE kind = 'delete';
 # Search newest first (docs/decisions.md "Search"): full-text rows are keyed by time, not
 # arrival. ``tk`` = ts * 2^20 + a number unique among the shown records of that
 # millisecond, so FTS5 returns matches in time order and stops early, whatever order sync
-# stored them in.
+# stored them in. Prefix indexes of 2, 3 and 4 letters: a search's last word is a prefix,
+# and without its own index FTS5 gathers every matching term's whole doclist first.
 V7 = """
 ALTER TABLE records ADD COLUMN tk INTEGER;
 UPDATE records SET tk = ranked.tk FROM (
@@ -34,7 +35,7 @@ CREATE TEMP TABLE fts_moved AS
     SELECT r.tk AS tk, f.text AS text FROM message_fts AS f JOIN records AS r ON r.seq = f.rowid;
 DROP TABLE message_fts;
 CREATE VIRTUAL TABLE message_fts USING fts5(
-    text, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    text, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4'
 );
 INSERT INTO message_fts (rowid, text) SELECT tk, text FROM fts_moved ORDER BY tk;
 DROP TABLE fts_moved;
