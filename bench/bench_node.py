@@ -11,7 +11,8 @@ Builds a data dir holding N signed records (once, cached under bench/out/), then
   reads VmRSS again;
 - unless ``--no-bootstrap``: starts an empty second node with the first as its only peer
   and times how long it takes to hold every record (bootstrap through ``range`` paging,
-  then reconcile), and reads the source's VmRSS after serving it.
+  then reconcile), the CPU time each node used meanwhile (from /proc), and reads the
+  source's VmRSS after serving it.
 Everything runs on 127.0.0.1; the figures are printed, never asserted. To measure older
 code in the same run: ``PYTHONPATH=OLD_CHECKOUT BENCH_OUT=OLD_CHECKOUT/bench/out python
 bench/bench_node.py`` from a directory holding no ``meshchat`` package.
@@ -232,6 +233,7 @@ def main() -> None:
 
     node = Serve(source)
     took = got = 0.0
+    cpu = (0.0, 0.0)
     peers: list[dict] = []
     loaded = 0.0
     try:
@@ -247,6 +249,7 @@ def main() -> None:
             fresh = OUT / "empty-probe"
             shutil.rmtree(fresh, ignore_errors=True)
             t0 = time.perf_counter()
+            source_cpu = node.cpu_s()
             newcomer = Serve(fresh, "--peer", node.url)
             try:
                 deadline = time.monotonic() + 900
@@ -254,6 +257,7 @@ def main() -> None:
                 while newcomer.count() < total + 1 and time.monotonic() < deadline:
                     time.sleep(0.2)
                 took = time.perf_counter() - t0
+                cpu = (newcomer.cpu_s(), node.cpu_s() - source_cpu)
                 got = newcomer.count()
                 peers = newcomer.status()["peers"]
             finally:
@@ -280,6 +284,10 @@ def main() -> None:
     print(
         f"| bootstrap of an empty node from one peer | {took:.1f} s for {got:.0f} records "
         f"({got / took:.0f} records/s) | |"
+    )
+    print(
+        f"| CPU during the bootstrap: newcomer / source | {cpu[0]:.1f} s / {cpu[1]:.1f} s "
+        f"({cpu[0] / took:.2f} / {cpu[1] / took:.2f} cores) | |"
     )
     print(
         f"| bootstrap bytes in / out (newcomer) | {peer.get('bytes_in', 0):,} / "
