@@ -7,7 +7,11 @@
     500 per transaction for ``--n`` records;
 (b) export -> import of the ``--n``-record zone through the msgpack envelope stream;
 (c) page latency (median, p99) at ``--n`` and ``--big`` records: the newest page of a
-    channel, the page 10,000 records back in that channel (``before``), a full-text search.
+    channel, the page 10,000 records back in that channel (``before``), full-text searches
+    (a frequent word, a rare one, two words the second a 3- or 4-letter prefix); then again
+    after ``--newer`` messages of other words (the searched terms are frequent overall but
+    absent from the newest rows), and after as many older messages of the usual words
+    that arrive last (arrival order is not time order, as after a sync).
 
 The extra records of the ``--big`` set are made fast: S is built with
 ``records.encode_signed`` and signed by ``SigningKey.sign`` directly (skipping the decode
@@ -53,11 +57,16 @@ def vocabulary(rng: random.Random, size: int = 3000) -> list[str]:
 
 
 def generate(
-    n: int, start_ts: int, step_ms: int, seed: int, fast: bool
+    n: int, start_ts: int, step_ms: int, seed: int, fast: bool, other: bool = False
 ) -> Iterator[tuple[bytes, bytes]]:
-    """Yield n envelopes of a plausible chat mix: 90% msg, 5% react, 5% edit."""
+    """Yield n envelopes of a plausible chat mix: 90% msg, 5% react, 5% edit.
+
+    ``other``: words no query of ``queries`` matches (each starts with a digit).
+    """
     rng = random.Random(seed)
     words = vocabulary(random.Random(1))
+    if other:
+        words = ["9" + w for w in words]
     weights = [1 / (i + 1) for i in range(len(words))]  # Zipf-like
     recent: list[tuple[bytes, int]] = []
     for i in range(n):
@@ -103,11 +112,15 @@ async def ingest(store: Store, envs: list[tuple[bytes, bytes]], batch: int, now:
     return len(envs) / (time.perf_counter() - t0)
 
 
-async def ingest_pipeline(store: Store, envs: list[tuple[bytes, bytes]], batch: int) -> float:
+async def ingest_pipeline(
+    store: Store, envs: list[tuple[bytes, bytes]], batch: int, in_flight: int = 1
+) -> float:
     """Submit ``envs`` through the node's ``Ingestor`` ``batch`` at a time; return records/s.
 
     That is the path sync and import take: verification on the ingest threads, each
-    chunk stored while the next is verified (``meshchat/ingest.py``).
+    chunk stored while the next is verified (``meshchat/ingest.py``); ``in_flight`` calls
+    at once, as a bootstrap does (``sync/zonesync.py``: one page verified while the one
+    before it is written).
     """
     from meshchat.clock import HybridClock
     from meshchat.ingest import Ingestor
@@ -115,8 +128,13 @@ async def ingest_pipeline(store: Store, envs: list[tuple[bytes, bytes]], batch: 
     ingestor = Ingestor(store, POLICY, HybridClock(), 0)
     t0 = time.perf_counter()
     try:
+        pending: list[asyncio.Future[list[str]]] = []
         for start in range(0, len(envs), batch):
-            await ingestor.submit(envs[start : start + batch], "bench")
+            if len(pending) >= in_flight:
+                await pending.pop(0)
+            part = envs[start : start + batch]
+            pending.append(asyncio.ensure_future(ingestor.submit(part, "bench")))
+        await asyncio.gather(*pending)
     finally:
         await ingestor.close()
     return len(envs) / (time.perf_counter() - t0)
@@ -153,12 +171,30 @@ async def queries(store: Store, label: str) -> None:
         ("search, frequent word", MessageQuery(ZONE, limit=50, q=words[20])),
         ("search, rare word", MessageQuery(ZONE, limit=50, q=words[2500])),
         ("search, two words", MessageQuery(ZONE, limit=50, q=f"{words[3]} {words[7][:3]}")),
+        ("search, two words (4-letter prefix)", MessageQuery(ZONE, limit=50, q=_four(words))),
+        (
+            "search in a channel, two words",
+            MessageQuery(ZONE, channel="ops", limit=50, q=f"{words[5]} {words[9][:3]}"),
+        ),
     ):
         med, p99 = await latency(lambda q=query: store.messages(q))
         rows.append((f"{label}: {name}", f"median {med:.2f} ms", f"p99 {p99:.2f} ms"))
 
 
-async def main(n: int, big: int, single: int) -> None:
+def _four(words: list[str]) -> str:
+    """Two frequent words, the second cut to a 4-letter prefix."""
+    long = [w for w in words[:40] if len(w) >= 5]
+    return f"{words[2]} {long[1][:4]}"
+
+
+async def bulk(store: Store, envs: Iterator[tuple[bytes, bytes]]) -> None:
+    """Store envelopes 5,000 at a time without validation (read benchmarks)."""
+    now = time.time_ns() // 1_000_000
+    while chunk := [records.load_trusted(s, g) for s, g in _take(envs, 5000)]:
+        await store.insert(chunk, origin="bulk", received_at_ms=now)
+
+
+async def main(n: int, big: int, single: int, newer: int) -> None:
     """Run every part and print the table."""
     now = time.time_ns() // 1_000_000
     step = max(1, (300 * 86_400_000) // max(big, n))
@@ -183,19 +219,20 @@ async def main(n: int, big: int, single: int) -> None:
                     f"{n - single:,} records",
                 )
             )
-            with tempfile.TemporaryDirectory() as tmp2:
-                piped = await Store.open(Path(tmp2) / "p.db")
-                try:
-                    rate = await ingest_pipeline(piped, envs[single:], BATCH)
-                finally:
-                    await piped.close()
-            rows.append(
-                (
-                    f"(a) ingest through Ingestor.submit, {BATCH}/call",
-                    f"{rate:,.0f} rec/s",
-                    f"{n - single:,} records",
+            for in_flight in (1, 2):
+                with tempfile.TemporaryDirectory() as tmp2:
+                    piped = await Store.open(Path(tmp2) / "p.db")
+                    try:
+                        rate = await ingest_pipeline(piped, envs[single:], BATCH, in_flight)
+                    finally:
+                        await piped.close()
+                rows.append(
+                    (
+                        f"(a) ingest through Ingestor.submit, {BATCH}/call, {in_flight} at once",
+                        f"{rate:,.0f} rec/s",
+                        f"{n - single:,} records",
+                    )
                 )
-            )
             t0 = time.perf_counter()
             exported = [env async for env in store.export(ZONE)]
             buf = io.BytesIO()
@@ -232,9 +269,7 @@ async def main(n: int, big: int, single: int) -> None:
             await queries(store, f"(c) {n:,}")
             if big > n:
                 t0 = time.perf_counter()
-                extra = generate(big - n, start + n * step, step, seed=3, fast=True)
-                while chunk := [records.load_trusted(s, g) for s, g in _take(extra, 5000)]:
-                    await store.insert(chunk, origin="bulk", received_at_ms=now)
+                await bulk(store, generate(big - n, start + n * step, step, seed=3, fast=True))
                 rows.append(
                     (
                         "bulk build of the big set",
@@ -243,6 +278,14 @@ async def main(n: int, big: int, single: int) -> None:
                     )
                 )
                 await queries(store, f"(c) {big:,}")
+            if newer:
+                size = max(big, n)
+                late = generate(newer, start + size * step, 1, seed=4, fast=True, other=True)
+                await bulk(store, late)
+                await queries(store, f"(c) {size:,} + {newer:,} newer of other words")
+                # Older history arriving last, as sync may store it.
+                await bulk(store, generate(newer, start - newer * step, step, seed=5, fast=True))
+                await queries(store, f"(c) ... + {newer:,} older arriving last")
             rows.append(
                 (
                     "database file",
@@ -271,5 +314,6 @@ if __name__ == "__main__":
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--big", type=int, default=1_000_000)
     parser.add_argument("--single", type=int, default=2_000)
+    parser.add_argument("--newer", type=int, default=20_000)
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.big, args.single))
+    asyncio.run(main(args.n, args.big, args.single, args.newer))

@@ -25,7 +25,13 @@ ALLOWED: dict[str, set[str]] = {
 ROOT_MODULES = {"app", "mount", "cli", "__main__", "daemon", "doctor", "doctornet", "reload"}
 SERVICE_MODULES = {"ingest", "outbox", "retention", "nodeinfo"}
 # Protocol logic has no I/O (STYLE.md 1): these import no event loop, HTTP or database.
-SANS_IO = ["sync/negentropy.py", "sync/negentropy_storage.py", "sync/session.py", "presence.py"]
+SANS_IO = [
+    "sync/negentropy.py",
+    "sync/negentropy_arrays.py",
+    "sync/negentropy_storage.py",
+    "sync/session.py",
+    "presence.py",
+]
 IO_MODULES = {"asyncio", "aiohttp", "aiosqlite", "sqlite3", "socket", "zeroconf"}
 # The store is the only room with SQL (STYLE.md 8).
 SQL_MODULES = {"aiosqlite", "sqlite3"}

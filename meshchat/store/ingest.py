@@ -19,6 +19,9 @@ from meshchat.store.views import chunks, load_related, to_record
 HOUR_MS = 3_600_000
 OK, DUP, REJECT_QUOTA = "ok", "dup", "reject:quota"
 SEQ_MARK = "seq_high"  # meta key: the highest seq ever given, so none is given twice
+TK_BITS = 20  # records.tk = ts * 2^20 + a number free at that ts (schema migration 7)
+_TK_LOW = (1 << TK_BITS) - 1
+_TK_PROBES = 64  # a millisecond this crowded gets no more full-text rows (never in practice)
 
 
 async def next_seq(conn: aiosqlite.Connection, count: int) -> int:
@@ -32,6 +35,36 @@ async def next_seq(conn: aiosqlite.Connection, count: int) -> int:
     first = max(int(top[0]), int(mark[0][0]) if mark else 0) + 1
     await conn.execute(queries.META_SET, (SEQ_MARK, str(first + count - 1)))
     return first
+
+
+async def time_keys(
+    conn: aiosqlite.Connection, wanted: Sequence[tuple[int, int]]
+) -> dict[int, int]:
+    """Give each (seq, ts) a free full-text key ``records.tk``, time-ordered by ``ts``.
+
+    The low bits start from the seq's and move up past keys already given (the
+    migration numbered each millisecond's records from 0).
+    """
+    keys: dict[int, int] = {}
+    todo = [(seq, ts, seq & _TK_LOW) for seq, ts in wanted]
+    for _ in range(_TK_PROBES):
+        if not todo:
+            break
+        cands = [(ts << TK_BITS) | low for _, ts, low in todo]
+        taken: set[int] = set()
+        for part in chunks(cands):
+            rows = await conn.execute_fetchall(queries.taken_tks(len(part)), tuple(part))
+            taken.update(int(row[0]) for row in rows)
+        given = set(keys.values())
+        later = []
+        for (seq, ts, low), key in zip(todo, cands, strict=True):
+            if key in taken or key in given:
+                later.append((seq, ts, (low + 1) & _TK_LOW))
+            else:
+                keys[seq] = key
+                given.add(key)
+        todo = later
+    return keys
 
 
 async def _existing(conn: aiosqlite.Connection, ids: Sequence[bytes]) -> set[bytes]:
@@ -106,6 +139,7 @@ async def insert_batch(
     if fresh:
         first_seq = await next_seq(conn, len(fresh))
         stored = [(first_seq + i, rec, resolve.columns(rec)) for i, rec in enumerate(fresh)]
+        tks = await time_keys(conn, [(s, r.ts) for s, r, c in stored if c.shown != SHOWN_NONE])
         await conn.executemany(
             queries.INSERT_RECORD,
             [
@@ -120,12 +154,13 @@ async def insert_batch(
                     *r.envelope,
                     received_at_ms,
                     origin,
+                    tks.get(seq),
                 )
                 for seq, r, cols in stored
             ],
         )
         await _add_stats(conn, stored, keys)
-        await refresh_search(conn, stored, node_keys)
+        await refresh_search(conn, stored, tks, node_keys)
         gone = await tombstones.drop_bodies(conn, fresh, node_keys)
     return results, gone
 
@@ -162,10 +197,16 @@ async def _add_stats(
 
 
 async def refresh_search(
-    conn: aiosqlite.Connection, stored: Stored, node_keys: Collection[bytes] = ()
+    conn: aiosqlite.Connection,
+    stored: Stored,
+    tks: Mapping[int, int],
+    node_keys: Collection[bytes] = (),
 ) -> None:
-    """Re-index every message whose effective text the new records may have changed."""
-    messages = {r.id: (seq, r) for seq, r, cols in stored if cols.shown != SHOWN_NONE}
+    """Re-index every message whose effective text the new records may have changed.
+
+    ``tks``: the full-text key (``records.tk``) of each new shown record, by seq.
+    """
+    messages = {r.id: (tks[seq], r) for seq, r, _ in stored if seq in tks}
     new_ids = set(messages)
     touched = {r.body["target"] for _, r, _ in stored if r.kind in ("edit", "delete")}
     # Two rounds: a delete may retract an edit, which changes the edit's own target.
@@ -175,9 +216,9 @@ async def refresh_search(
         for part in chunks(wanted):
             rows = await conn.execute_fetchall(queries.records_by_id(len(part)), tuple(part))
             for row in rows:
-                seq, shown, kind, target = int(row[0]), int(row[4]), row[5], row[6]
-                if shown > 0:
-                    messages[bytes(row[1])] = (seq, to_record(row))
+                is_shown, kind, target, tk = int(row[4]), row[5], row[6], row[7]
+                if is_shown > 0 and tk is not None:
+                    messages[bytes(row[1])] = (int(tk), to_record(row))
                 elif kind == "edit" and target is not None:
                     next_round.add(bytes(target))
         wanted = list(next_round - messages.keys())
@@ -186,13 +227,13 @@ async def refresh_search(
     if not messages:
         return
     related = await load_related(conn, list(messages))
-    stale = [(seq,) for rid, (seq, _) in messages.items() if rid not in new_ids]
+    stale = [(tk,) for rid, (tk, _) in messages.items() if rid not in new_ids]
     if stale:
         await conn.executemany(queries.FTS_DELETE, stale)
     entries = []
-    for rid, (seq, rec) in messages.items():
+    for rid, (tk, rec) in messages.items():
         text = resolve.search_text(rec, resolve.effective(rec, related[rid], node_keys))
         if text:
-            entries.append((seq, text))
+            entries.append((tk, text))
     if entries:
         await conn.executemany(queries.FTS_INSERT, entries)

@@ -69,9 +69,11 @@ class LogReads(StoreBase):
         rows = await self._fetch(queries.ITEMS, (zone, since_ts))
         return [(int(r[0]), bytes(r[1])) for r in rows]
 
-    async def item_rows(self, zone: str, since_ts: int) -> list[tuple[int, bytes]]:
-        """Like ``items``, as SQLite returns the rows (no per-row work on the loop)."""
-        return await self._fetch(queries.ITEMS, (zone, since_ts))
+    async def item_page(
+        self, zone: str, after_ts: int, after_id: bytes, limit: int
+    ) -> list[tuple[int, bytes]]:
+        """Return up to ``limit`` (ts, id) of the zone after (after_ts, after_id), in order."""
+        return await self._fetch(queries.ITEMS_PAGE, (zone, after_ts, after_id, limit))
 
     async def range_page(
         self, zone: str, after_ts: int, after_id: bytes, limit: int

@@ -8,7 +8,7 @@ from typing import Any
 import aiosqlite
 
 from meshchat.errors import RemoteProtocolError
-from meshchat.store import queries, resolve, views
+from meshchat.store import newest, queries, resolve, views
 from meshchat.store.access import OPEN, ReadFilter
 from meshchat.store.models import MessageQuery, MessageView
 from meshchat.store.search import fts_query
@@ -54,16 +54,26 @@ async def message_page(
     elif query.since_ts is not None:
         window, params["ts"] = "since", query.since_ts
     page_rows: list[Any] = []
+    done = False
     if query.q is not None and window in ("newest", "before"):
-        # Widen the window of recent rows until the page fills; only a search
-        # that stays rare falls back to joining every match (FTS first).
+        # The full-text index newest first; if the view shows too few of the matches,
+        # widen a window of the view's recent rows until the page fills, and only a
+        # search that stays rare there joins every match (FTS first).
+        scope = queries.VIEW_SCOPES[view] + extra
+        below = newest.NO_KEY
+        if window == "before":
+            scope += " AND (ts, id) < (:ts, :id)"
+            below = newest.key_below(params["ts"] + 1)
+        seqs = await newest.newest_matches(conn, scope, params, query.limit, below)
+        if seqs is not None:
+            page_rows, done = await newest.rows_of(conn, seqs), True
         sql = queries.recent_search(view, window, extra)
-        for factor in SEARCH_SCAN_FACTORS:
+        for factor in () if done else SEARCH_SCAN_FACTORS:
             params["scan"] = query.limit * factor
             page_rows = list(await conn.execute_fetchall(sql, params))
             if len(page_rows) >= query.limit:
                 break
-    if len(page_rows) < query.limit:
+    if len(page_rows) < query.limit and not done:
         sql = queries.page(view, window, query.q is not None, extra)
         page_rows = list(await conn.execute_fetchall(sql, params))
     if window in ("newest", "before"):

@@ -37,13 +37,13 @@ ROLLBACK = "ROLLBACK"
 # --- ingest -------------------------------------------------------------------------------
 
 MAX_SEQ = "SELECT coalesce(max(seq), 0) FROM records"
-# seq is given explicitly (max + 1, ... inside the write transaction), so ingest knows the
-# FTS rowid of every new message without reading it back.
+# seq and tk are given explicitly (seq: max + 1, ... inside the write transaction; tk: the
+# FTS rowid of a shown record, schema migration 7), so ingest needs to read nothing back.
 INSERT_RECORD = """
 INSERT INTO records
     (seq, id, zone, ts, author, kind, shown, channel, callsign, target, to_callsign, dm_pair,
-     reply_to, S, sig, received_at, origin)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     reply_to, S, sig, received_at, origin, tk)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 # Derived tables, added to once per batch with the batch's totals.
 ADD_ZONE_COUNT = """
@@ -91,8 +91,18 @@ def author_hours(n: int) -> str:
 
 
 def records_by_id(n: int) -> str:
-    """Select ``RECORD_COLS`` plus shown and kind of ``n`` records by id."""
-    return f"SELECT {RECORD_COLS}, shown, kind, target FROM records WHERE id IN ({_marks(n)})"
+    """Select ``RECORD_COLS`` plus shown, kind, target and tk of ``n`` records by id."""
+    return f"SELECT {RECORD_COLS}, shown, kind, target, tk FROM records WHERE id IN ({_marks(n)})"
+
+
+def records_by_seq(n: int) -> str:
+    """Select ``RECORD_COLS`` of ``n`` records by seq."""
+    return f"SELECT {RECORD_COLS} FROM records WHERE seq IN ({_marks(n)})"
+
+
+def taken_tks(n: int) -> str:
+    """Select which of ``n`` full-text keys (records.tk) are already given."""
+    return f"SELECT tk FROM records WHERE tk IN ({_marks(n)})"
 
 
 def records_targeting(n: int) -> str:
@@ -115,6 +125,10 @@ CHANGES = """
 SELECT seq, kind, id, target FROM records WHERE seq > ? AND zone = ? ORDER BY seq LIMIT ?
 """
 ITEMS = "SELECT ts, id FROM records WHERE zone = ? AND ts >= ? ORDER BY ts, id"
+# The same a page at a time, after a (ts, id) cursor: the sync index loads in pages.
+ITEMS_PAGE = (
+    "SELECT ts, id FROM records WHERE zone = ? AND (ts, id) > (?, ?) ORDER BY ts, id LIMIT ?"
+)
 # Pages of records to send as they are (bootstrap, export): stubs are no records to send.
 RANGE_PAGE = """
 SELECT ts, id, S, sig FROM records WHERE zone = ? AND (ts, id) > (?, ?) AND sig != X''
@@ -147,9 +161,24 @@ _DIRECT = "FROM records WHERE zone = :zone AND shown = 2 AND dm_pair = :dm"
 # Search joins FTS first (CROSS JOIN fixes the loop order): walking the zone's index and
 # probing FTS per row is far slower for rare words.
 _SEARCH_FROM = (
-    "FROM message_fts CROSS JOIN records ON records.seq = message_fts.rowid "
+    "FROM message_fts CROSS JOIN records ON records.tk = message_fts.rowid "
     "WHERE message_fts MATCH :q AND zone = :zone"
 )
+# What each view shows, as conditions on ``records`` (for ``newest.newest_matches``).
+VIEW_SCOPES = {
+    "public": "zone = :zone AND shown = 1",
+    "channel": "zone = :zone AND shown = 1 AND channel = :channel",
+    "direct": "zone = :zone AND shown = 2 AND dm_pair = :dm",
+}
+# Full-text matches newest first (rowid = records.tk is time order), below a key, and
+# which of them a scope shows: FTS5 walks its doclists backwards and stops at the limit.
+FTS_NEWEST = """
+SELECT f.k, records.seq, records.ts, records.id FROM (
+    SELECT rowid AS k FROM message_fts WHERE message_fts MATCH :q AND rowid < :below
+    ORDER BY rowid DESC LIMIT :chunk
+) AS f LEFT JOIN records ON records.tk = f.k AND {scope}
+ORDER BY f.k DESC
+"""
 
 
 def page(view: str, window: str, search: bool, extra: str = "") -> str:
@@ -188,15 +217,15 @@ def recent_search(view: str, window: str, extra: str = "") -> str:
     """
     base = {"public": _PUBLIC, "channel": _CHANNEL, "direct": _DIRECT}[view]
     cond = {"newest": "", "before": " AND (ts, id) < (:ts, :id)"}[window]
-    # The FTS side is bounded by the smallest seq among the recent rows: FTS5 seeks to a
+    # The FTS side is bounded by the smallest key among the recent rows: FTS5 seeks to a
     # rowid range, so a frequent term costs its recent matches, not all of them.
     return f"""
-WITH recent AS (SELECT seq, ts, id {base}{extra}{cond} ORDER BY ts DESC, id DESC LIMIT :scan)
+WITH recent AS (SELECT seq, ts, id, tk {base}{extra}{cond} ORDER BY ts DESC, id DESC LIMIT :scan)
 SELECT records.seq, records.id, records.S, records.sig FROM (
     SELECT seq AS hit, ts AS hit_ts, id AS hit_id FROM recent
-    WHERE seq IN (
+    WHERE tk IN (
         SELECT rowid FROM message_fts
-        WHERE message_fts MATCH :q AND rowid >= (SELECT min(seq) FROM recent)
+        WHERE message_fts MATCH :q AND rowid >= (SELECT min(tk) FROM recent)
     )
     ORDER BY ts DESC, id DESC LIMIT :limit
 ) CROSS JOIN records ON records.seq = hit ORDER BY hit_ts DESC, hit_id DESC

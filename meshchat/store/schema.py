@@ -10,6 +10,8 @@ delete triggers take away, so prune or any later delete keeps them consistent.
 
 from __future__ import annotations
 
+from meshchat.store.schema_later import V6, V7
+
 # "MSHC": marks a file as a meshchat store, so a foreign SQLite file is refused at open.
 APPLICATION_ID = 0x4D534843
 
@@ -52,7 +54,8 @@ CREATE INDEX records_reply ON records(reply_to, ts, id) WHERE reply_to IS NOT NU
 CREATE INDEX records_channel_defs ON records(zone, channel, ts, id) WHERE kind = 'channel';
 CREATE INDEX records_node_keys ON records(author) WHERE kind = 'node';
 
--- The effective text of every shown, not deleted message; rowid = records.seq.
+-- The effective text of every shown, not deleted message; rowid = records.seq (records.tk
+-- from migration 6).
 CREATE VIRTUAL TABLE message_fts USING fts5(
     text, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
 );
@@ -297,27 +300,14 @@ CREATE TABLE legacy_files (
 ) WITHOUT ROWID;
 """
 
-# Access control (docs/decisions.md "Access control"): what this node's own operator hid
-# here (node-local, never replicated), and an index for zone moderation, which reads the
-# ``delete`` records of the operators a node trusts.
-_V6 = """
-CREATE TABLE local_hides (
-    id BLOB PRIMARY KEY,
-    zone TEXT NOT NULL,
-    by BLOB NOT NULL,          -- the key of the node operator who hid it
-    at INTEGER NOT NULL        -- when (ms, this node's clock)
-) WITHOUT ROWID;
-CREATE INDEX local_hides_zone ON local_hides(zone);
-CREATE INDEX records_deletes ON records(zone, author) WHERE kind = 'delete';
-"""
-
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
     (3, _V3),
     (4, _V4),
     (5, _V5),
-    (6, _V6),
+    (6, V6),
+    (7, V7),
 ]
 
 

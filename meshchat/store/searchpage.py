@@ -15,7 +15,7 @@ from typing import Any
 import aiosqlite
 
 from meshchat.errors import RemoteProtocolError
-from meshchat.store import queries, resolve, views
+from meshchat.store import newest, queries, resolve, views
 from meshchat.store.access import OPEN, ReadFilter
 from meshchat.store.db import Store
 from meshchat.store.models import MAX_PAGE, MessageView
@@ -101,13 +101,14 @@ def _recent_sql(scope: str, cursor: str) -> str:
     """Matches among the newest ``:scan`` rows of the scope (exact when it fills a page)."""
     return f"""
 WITH recent AS (
-    SELECT seq, ts, id FROM records WHERE {scope}{cursor} ORDER BY ts DESC, id DESC LIMIT :scan
+    SELECT seq, ts, id, tk FROM records WHERE {scope}{cursor} ORDER BY ts DESC, id DESC
+    LIMIT :scan
 )
 SELECT {_COLS} FROM (
     SELECT seq AS hit, ts AS hit_ts, id AS hit_id FROM recent
-    WHERE seq IN (
+    WHERE tk IN (
         SELECT rowid FROM message_fts
-        WHERE message_fts MATCH :q AND rowid >= (SELECT min(seq) FROM recent)
+        WHERE message_fts MATCH :q AND rowid >= (SELECT min(tk) FROM recent)
     )
     ORDER BY ts DESC, id DESC LIMIT :limit
 ) CROSS JOIN records ON records.seq = hit ORDER BY hit_ts DESC, hit_id DESC
@@ -123,7 +124,7 @@ def _fts_first_sql(scope: str, cursor: str) -> str:
     """Every match, full-text index first (rare words); CROSS JOIN fixes the loop order."""
     return (
         f"SELECT {_COLS} FROM message_fts CROSS JOIN records "
-        f"ON records.seq = message_fts.rowid WHERE message_fts MATCH :q AND {scope}{cursor} "
+        f"ON records.tk = message_fts.rowid WHERE message_fts MATCH :q AND {scope}{cursor} "
         "ORDER BY ts DESC, id DESC LIMIT :limit"
     )
 
@@ -146,7 +147,7 @@ WITH f AS (
 )
 SELECT (SELECT count(*) FROM f), (
     SELECT count(*) FROM (
-        SELECT 1 FROM f CROSS JOIN records ON records.seq = f.r WHERE {scope} LIMIT :cap
+        SELECT 1 FROM f CROSS JOIN records ON records.tk = f.r WHERE {scope} LIMIT :cap
     )
 )
 """
@@ -175,8 +176,13 @@ async def _page(
     if match is None:
         rows = list(await conn.execute_fetchall(_filtered_sql(scope, cursor), params))
     else:
-        exhausted = False
-        for factor in SCAN_FACTORS:
+        below = newest.NO_KEY if query.before is None else newest.key_below(params["ts"] + 1)
+        seqs = await newest.newest_matches(conn, scope + cursor, params, query.limit, below)
+        # Past the budget the scope shows few of the matches: look among its recent rows.
+        exhausted = seqs is not None
+        if seqs is not None:
+            rows = await newest.rows_of(conn, seqs)
+        for factor in () if exhausted else SCAN_FACTORS:
             params["scan"] = query.limit * factor
             rows = list(await conn.execute_fetchall(_recent_sql(scope, cursor), params))
             if len(rows) >= query.limit:

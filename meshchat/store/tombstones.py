@@ -152,4 +152,5 @@ def _row(stub: Record, seq: int, origin: str, received_at_ms: int) -> tuple[obje
         *stub.envelope,
         received_at_ms,
         origin,
+        None,  # no full-text key: never shown
     )

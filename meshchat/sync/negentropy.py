@@ -70,7 +70,7 @@ def _split(
     n = upper - lower
     if n < IDLIST_THRESHOLD:
         head = writer.encode(*ub) + b"\x02" + VARINTS[n]
-        return [head, *snap.ids[lower:upper]]
+        return [head, snap.ids.join(lower, upper)]
     ts, sums, encode = snap.ts, snap.sums, writer.encode
     q, r = divmod(n, BUCKETS)
     parts = []
@@ -224,7 +224,7 @@ def _idlist_reply(
             upper = lower + room
             bound = (snap.ts[upper], snap.ids[upper])  # §4.4: full-item bound
     head = writer.encode(*bound) + b"\x02" + varint(upper - lower)
-    return upper, head + b"".join(snap.ids[lower:upper])
+    return upper, head + snap.ids.join(lower, upper)
 
 
 class NegentropyInitiator(_Reconciler):

@@ -9,7 +9,8 @@ from __future__ import annotations
 from hashlib import sha256
 
 from meshchat.errors import RemoteProtocolError
-from meshchat.sync.negentropy_storage import ID_SIZE, INFINITY_TS
+from meshchat.sync.negentropy_arrays import ID_SIZE, PrefixSums
+from meshchat.sync.negentropy_storage import INFINITY_TS
 
 PROTOCOL_VERSION = 0x61
 FINGERPRINT_SIZE = 16
@@ -42,9 +43,9 @@ def varint(n: int) -> bytes:
     return VARINTS[n] if n < 16384 else encode_varint(n)
 
 
-def fp(sums: list[int], lower: int, upper: int) -> bytes:
+def fp(sums: PrefixSums, lower: int, upper: int) -> bytes:
     """Return the §6 fingerprint of items[lower:upper] from prefix sums."""
-    total = ((sums[upper] - sums[lower]) & SUM_MASK).to_bytes(ID_SIZE, "little")
+    total = sums.range_sum(lower, upper).to_bytes(ID_SIZE, "little")
     return sha256(total + varint(upper - lower)).digest()[:FINGERPRINT_SIZE]
 
 

@@ -7,7 +7,9 @@ driver then asks it for the next step and does it, until the step is ``Settled``
 
 - a request to send (``wire.Range``, ``wire.Reconcile``, ``wire.Get``, ``wire.Put``):
   the driver hands the peer's reply (``replies.*Reply``) back with ``receive``;
-- ``Ingest``: submit these envelopes to ingest;
+- ``Ingest``: submit these envelopes to ingest (a driver may do it, and the
+  ``SaveCursor`` steps after it, in order in the background while it sends the
+  ``wire.Range`` that follows, never past any other step);
 - ``Load``: read the envelopes of these ids and hand them back with ``loaded``;
 - ``SaveCursor``: store this bootstrap cursor (``None``: the bootstrap finished).
 

@@ -147,3 +147,50 @@ def test_storage_fingerprint_matches_reference_helper() -> None:
     # A responder's mismatching-fingerprint reply is our own fingerprints; an equal one is 61.
     message = b"\x61\x00\x00\x01" + whole
     assert NegentropyResponder(storage).reconcile(message) == b"\x61"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    base=st.integers(0, 300),
+    batches=st.lists(
+        st.lists(st.tuples(st.integers(0, 400), st.integers(0, 10_000)), max_size=40),
+        max_size=6,
+    ),
+)
+def test_batches_match_a_fresh_build(base: int, batches: list[list[tuple[int, int]]]) -> None:
+    storage = NegentropyStorage.from_items((i, _id(i)) for i in range(base))
+    expected = {(i, _id(i)) for i in range(base)}
+    for batch in batches:
+        items = [(ts, _id(n)) for ts, n in batch]
+        assert storage.add_many(items) == len(set(items) - expected)
+        expected.update(items)
+        _assert_sums_naive(storage.snapshot())
+    fresh = NegentropyStorage.from_items(expected)
+    assert storage.items() == fresh.items()
+    first = NegentropyInitiator(storage).initiate()
+    assert first == NegentropyInitiator(fresh).initiate()
+
+
+def test_extend_sorted_appends_only_after_the_last_item() -> None:
+    storage = NegentropyStorage.from_sorted([(5, _id(1)), (7, _id(2))])
+    with pytest.raises(LocalProtocolError):
+        storage.extend_sorted([(6, _id(3))])
+    with pytest.raises(LocalProtocolError):
+        storage.extend_sorted([(7, _id(2))])  # the last item again
+    storage.extend_sorted([(7, max(_id(2), _id(4))), (9, _id(5))])
+    assert len(storage) == 4
+    _assert_sums_naive(storage.snapshot())
+
+
+def test_refresh_job_is_installed_only_over_the_items_it_read() -> None:
+    storage = NegentropyStorage.from_items((i, _id(i)) for i in range(100))
+    storage.add(0, _id(1000))  # at the head: every prefix sum is stale
+    assert storage.stale() > 90
+    token, job = storage.refresh_job()
+    sums = job()
+    storage.add(1, _id(1001))  # the items moved meanwhile: the sums are not installed
+    assert storage.install_blocks(token, sums) is False
+    token, job = storage.refresh_job()
+    assert storage.install_blocks(token, job()) is True
+    assert storage.stale() < 4
+    _assert_sums_naive(storage.snapshot())

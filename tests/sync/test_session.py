@@ -238,6 +238,25 @@ def test_an_empty_node_bootstraps_by_range_then_reconciles(
     assert not pair.of(wire.Get)  # the pages brought everything
 
 
+def test_each_page_is_ingested_then_its_cursor_saved_then_the_next_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The order ``zonesync`` overlaps: it runs ingest and save behind the next range."""
+    monkeypatch.setattr(session, "RANGE_PAGE", 10)
+    pair = SessionPair(MemoryNode(), MemoryNode().hold(notes(25, text="history")))
+
+    pair.run()
+
+    paging_and_ranges = [
+        type(s).__name__ for s in pair.steps if isinstance(s, Ingest | SaveCursor | wire.Range)
+    ]
+    pages = ["Ingest", "SaveCursor", "Range"] * 2
+    assert paging_and_ranges == ["Range", *pages, "Ingest", "SaveCursor", "SaveCursor"]
+    # The bootstrap's last save comes before the reconcile, which waits for it.
+    after = pair.steps.index(pair.of(SaveCursor)[-1]) + 1
+    assert isinstance(pair.steps[after], wire.Reconcile)
+
+
 def test_a_newcomer_takes_in_the_first_claims_before_the_pages() -> None:
     """A back-dated impostor is paged in first by ts, but the source saw the real one first."""
     real_key, impostor_key = SigningKey(bytes([21]) * 32), SigningKey(bytes([22]) * 32)
