@@ -20,6 +20,7 @@ from nacl.signing import SigningKey
 from meshchat import records, stubs
 from meshchat.clock import wall_ms
 from meshchat.errors import LocalProtocolError, PeerError, RecordRejected, RemoteProtocolError
+from meshchat.horizon import AGE_SLACK_MS
 from meshchat.records import Policy, Record
 from meshchat.sync import responder, session, wire
 from meshchat.sync.negentropy import NegentropyStorage, encode_varint
@@ -96,7 +97,10 @@ class MemoryNode:
         """Answer one request as ``SyncServer`` does, through ``sync.responder``."""
         start = max(0, wall_ms() - self.horizon_ms, self.floor)
         if isinstance(request, wire.Reconcile):
-            since = responder.reconcile_since(request.since, start)
+            # As Horizon.reconcile_start: the age horizon with its slack, so a session the
+            # initiator started a millisecond earlier is not narrowed by the clock alone.
+            aged = wall_ms() - self.horizon_ms - AGE_SLACK_MS
+            since = responder.reconcile_since(request.since, max(0, aged, self.floor))
             window = self.storage.window(since)
             return responder.answer_reconcile(
                 window, self.frame_limit, request.neg, request.since, since
