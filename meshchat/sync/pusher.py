@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from meshchat.errors import PeerError
 from meshchat.records import Record
@@ -24,20 +23,30 @@ from meshchat.sync.session import put_batches
 PUSH_QUEUE = 10_000
 
 
-@dataclass
 class LinkMode:
-    """Whether a link carries whole records (eager) or ids only (lazy); shared both ways."""
+    """Whether a link carries whole records (eager) or ids only (lazy); shared both ways.
 
-    eager: bool = True
+    Each change is counted by its cause in ``changes`` (the status page shows them).
+    """
+
+    def __init__(self, eager: bool = True, changes: dict[str, int] | None = None) -> None:
+        self.eager = eager
+        self.changes = changes if changes is not None else {}
+
+    def set(self, eager: bool, cause: str) -> None:
+        """Make the link eager (a graft) or lazy (a prune), counting a change by ``cause``."""
+        if eager != self.eager:
+            self.eager = eager
+            self.changes[cause] = self.changes.get(cause, 0) + 1
 
     def took(self, results: Sequence[str]) -> None:
         """Follow a push's outcome: nothing new → lazy, anything new → eager (Plumtree)."""
         if not results:
             return
         if "ok" in results:
-            self.eager = True
+            self.set(True, "graft_new")
         elif all(r == "dup" for r in results):
-            self.eager = False
+            self.set(False, "prune_dup")
 
 
 class Pusher:
@@ -139,7 +148,7 @@ class Pusher:
                         wanted += [told[p] for p in reply.want if p in told]
                 if wanted:
                     # The peer missed them: the tree is broken there. Graft the link.
-                    self.mode.eager = True
+                    self.mode.set(True, "graft_wanted")
                     for record in wanted:
                         self._pending[record.id] = record
                     self._ready.set()
