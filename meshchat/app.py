@@ -19,6 +19,7 @@ from aiohttp import web
 from nacl.signing import SigningKey
 
 from meshchat import identity, mount, nodeinfo
+from meshchat.accessconfig import hex_keys
 from meshchat.actions.inbound import Gateway
 from meshchat.actions.offline import OfflineWatch
 from meshchat.actions.rules import load_rules
@@ -127,7 +128,11 @@ async def open_node(config: Config, timing: Timing | None = None) -> Node:
     # Files are touched off the event loop (STYLE.md 8), even at start.
     node_key = await asyncio.to_thread(identity.load_or_create_node_key, config.node.data_dir)
     key_hex = bytes(node_key.verify_key).hex()
-    store = await Store.open(db_path(config), node_key=bytes(node_key.verify_key))
+    store = await Store.open(
+        db_path(config),
+        node_key=bytes(node_key.verify_key),
+        zone_operators=hex_keys(config.zone.operators),
+    )
     clock = HybridClock()
     horizon = await load_horizon(store, config.store, horizon_ms(config), zones)
     quota = config.store.author_quota_per_hour

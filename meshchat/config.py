@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from meshchat import actionconfig, schemas
+from meshchat import accessconfig, actionconfig, schemas, surfacecheck
+from meshchat.accessconfig import ZoneConfig
 from meshchat.actionconfig import ActionEntry, ActionRunnerConfig, GatewaySender, InboundConfig
 from meshchat.configtypes import build, build_list, coerce, field_type
 from meshchat.errors import ConfigError
@@ -30,6 +31,7 @@ class NodeConfig:
     zones: tuple[str, ...] = ("MeshChat",)
     default_channel: str = ""
     log_level: str = "INFO"
+    operators: tuple[str, ...] = ()  # hex keys that may hide records on this node only
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class FilesConfig:
 
 
 PEER_KINDS = ("auto", "native", "legacy")
-ACCESS = ("open", "password", "zone_secret")
+ACCESS = surfacecheck.ACCESS
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class Config:
     action_runner: ActionRunnerConfig = field(default_factory=ActionRunnerConfig)
     inbound: InboundConfig = field(default_factory=InboundConfig)
     legacy: LegacyConfig = field(default_factory=LegacyConfig)
+    zone: ZoneConfig = field(default_factory=ZoneConfig)
     peers: tuple[PeerEntry, ...] = ()
     actions: tuple[ActionEntry, ...] = ()
     gateway_senders: tuple[GatewaySender, ...] = ()
@@ -166,6 +169,7 @@ SECTIONS: dict[str, type[Any]] = {
     "action_runner": ActionRunnerConfig,
     "inbound": InboundConfig,
     "legacy": LegacyConfig,
+    "zone": ZoneConfig,
 }
 # Lists of tables (``[[name]]``), one frozen dataclass per entry.
 LIST_SECTIONS: dict[str, type[Any]] = {
@@ -305,41 +309,12 @@ def validate(config: Config) -> Config:
         raise fail("discovery.mdns_grace_s", "must not be negative")
     if found.aredn_node and not found.aredn_node.startswith(("http://", "https://")):
         raise fail("discovery.aredn_node", "must be an http:// or https:// URL")
-    web = config.web
-    if not 1 <= web.max_text_bytes <= store.max_record_bytes - 1024:
-        raise fail("web.max_text_bytes", "must be positive and 1 KiB below store.max_record_bytes")
-    if web.session_ttl_s < 60:
-        raise fail("web.session_ttl_s", "must be at least 60")
-    if web.login_attempts_per_minute < 1:
-        raise fail("web.login_attempts_per_minute", "must be at least 1")
-    if web.max_connections != 0 and web.max_connections < 16:
-        raise fail("web.max_connections", "must be 0 (from the descriptor limit) or at least 16")
-    if web.max_connections_per_address < 1:
-        raise fail("web.max_connections_per_address", "must be at least 1")
-    if web.access not in ACCESS:
-        raise fail("web.access", f"must be one of {', '.join(ACCESS)}")
-    if web.access == "password" and len(web.password) < 8:
-        raise fail("web.password", 'must be at least 8 characters with web.access = "password"')
-    if web.access == "zone_secret" and not config.sync.zone_secret:
-        raise fail("web.access", "is zone_secret but sync.zone_secret is not set")
-    files = config.files
-    if not 1 <= files.max_file_bytes <= files.quota_bytes:
-        raise fail("files.max_file_bytes", "must be positive and at most files.quota_bytes")
-    if not 4096 <= files.chunk_bytes <= 262_144:
-        raise fail("files.chunk_bytes", "must be between 4096 and 262144")
-    if files.download_wait_s <= 0:
-        raise fail("files.download_wait_s", "must be positive")
+    surfacecheck.check_web(config.web, config.store, config.sync, fail)
+    surfacecheck.check_files(config.files, fail)
+    surfacecheck.check_legacy(config.legacy, config.node.zones, fail)
     if config.node.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise fail("node.log_level", "must be DEBUG, INFO, WARNING or ERROR")
-    legacy = config.legacy
-    if legacy.zone and legacy.zone not in config.node.zones:
-        raise fail("legacy.zone", f"must be one of node.zones, got {legacy.zone!r}")
-    if not 1 <= legacy.poll_interval_s <= 3600:
-        raise fail("legacy.poll_interval_s", "must be between 1 and 3600")
-    if not 64 * 1024 <= legacy.max_body_bytes <= 16 * 1024 * 1024:
-        raise fail("legacy.max_body_bytes", "must be between 65536 and 16777216")
-    if not 500 <= legacy.max_lines <= 10_000:
-        raise fail("legacy.max_lines", "must be between 500 and 10000")
+    accessconfig.validate(config.zone, config.node.operators, fail)
     actionconfig.validate(
         config.action_runner, config.actions, config.inbound, config.gateway_senders, fail
     )

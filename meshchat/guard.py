@@ -110,6 +110,7 @@ class _Guarded(asyncio.Protocol):
         why = self.guard.admit(self.address)
         if why is not None:
             self.guard.refused[why] += 1
+            log.warning("refusing a connection from %s: %s (see /api/v1/status)", self.address, why)
             _drop(transport)
             return
         self.admitted = True

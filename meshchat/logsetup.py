@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -52,6 +53,41 @@ def is_journal(stream: TextIO, env: Mapping[str, str] | None = None) -> bool:
     return (st.st_dev, st.st_ino) == (int(dev), int(inode))
 
 
+class RepeatFilter(logging.Filter):
+    """Let the same line through at most ``burst`` times a ``window_s``, then say how many went.
+
+    "The same line" is its logger and message template, so a flood of one failure (a
+    peer's bad requests, a full disk, ``accept`` failing for want of descriptors) costs a
+    few lines a minute instead of filling the disk that holds the journal.
+    """
+
+    def __init__(
+        self, burst: int = 10, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.burst = burst
+        self.window_s = window_s
+        self.clock = clock
+        self._seen: dict[tuple[str, object], tuple[float, int]] = {}  # key -> (start, count)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return whether ``record`` is written; note what a new window left out."""
+        key = (record.name, record.msg)
+        now = self.clock()
+        start, count = self._seen.get(key, (now, 0))
+        if now - start >= self.window_s:
+            if count > self.burst:
+                record.msg = f"{record.msg} ({count - self.burst} more like it left out)"
+            start, count = now, 0
+        self._seen[key] = (start, count + 1)
+        if len(self._seen) > MAX_KEYS:
+            self._seen = dict(list(self._seen.items())[-MAX_KEYS // 2 :])
+        return count < self.burst
+
+
+MAX_KEYS = 1000  # different lines remembered
+
+
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
     """The one handler ``configure`` installs (so a second call replaces it)."""
 
@@ -63,6 +99,7 @@ def configure(
     stream = stream or sys.stderr
     journal = is_journal(stream, env)
     handler = _Handler(stream)
+    handler.addFilter(RepeatFilter())
     handler.setFormatter(JournalFormatter() if journal else logging.Formatter(PLAIN_FORMAT))
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _Handler)]:

@@ -13,15 +13,19 @@ from typing import TYPE_CHECKING
 import aiohttp
 from aiohttp import web
 
+from meshchat.accessconfig import hex_keys
 from meshchat.actions import http as actions_http
 from meshchat.config import Config
 from meshchat.legacy.cgi import PREFIX as LEGACY_PREFIX
 from meshchat.sync.wire import MAX_BODY_BYTES, PREFIX
 from meshchat.web import routes
+from meshchat.web.channels import ChannelsApi
 from meshchat.web.files import FilesApi
-from meshchat.web.history import ChannelsApi, HistoryApi
+from meshchat.web.history import HistoryApi
 from meshchat.web.login import LoginApi, access_middleware, can_read, require_session
+from meshchat.web.members import MembersApi
 from meshchat.web.messages import MessagesApi
+from meshchat.web.moderation import ModerationApi
 from meshchat.web.presence import PresenceApi
 from meshchat.web.ratelimit import RateLimiter
 from meshchat.web.status import StatusApi
@@ -55,6 +59,10 @@ def build_app(node: Node) -> web.Application:
     messages = MessagesApi(node.store, node.outbox, node.sessions, zones, cfg.web.max_text_bytes)
     history = HistoryApi(node.store, node.sessions, zones)
     channels = ChannelsApi(node.store, node.outbox, node.sessions, zones, cfg.node.default_channel)
+    members = MembersApi(node.store, node.outbox, node.sessions, zones)
+    moderation = ModerationApi(
+        node.store, node.outbox, node.sessions, zones, hex_keys(cfg.node.operators)
+    )
     status = StatusApi(
         cfg,
         node.store,
@@ -65,7 +73,7 @@ def build_app(node: Node) -> web.Application:
         node.sync.errors,
         node.presence,
     )
-    presence = PresenceApi(node.sessions, zones, node.presence)
+    presence = PresenceApi(node.store, node.sessions, zones, node.presence)
     actions = actions_http.ActionsApi(node.actions)
     status.actions = actions.summary
     status.sections["legacy"] = node.legacy.status
@@ -88,7 +96,9 @@ def build_app(node: Node) -> web.Application:
     root.add_subapp(PREFIX, node.sync.app())
     closed = cfg.web.access != "open"
     gate = access_middleware(node.sessions, closed)
-    api = routes.api_app(login, messages, history, channels, status, presence, node.live, gate)
+    api = routes.api_app(
+        login, messages, history, channels, members, moderation, status, presence, node.live, gate
+    )
     status.full = can_read(node.sessions, closed)
     api.add_routes(actions_http.routes(inbound, actions, contacts))
     api.add_routes(routes.files_routes(files))

@@ -140,6 +140,29 @@ class Outbox:
         body = {"name": name, "topic": topic, **_for(signer)}
         return await self.publish(signer.key, zone, "channel", body)
 
+    async def channel_state(
+        self, signer: Signer, zone: str, body: Mapping[str, Any], after_ts: int = 0
+    ) -> Record:
+        """Publish a channel record whose whole ``body`` the caller built (store.rights).
+
+        It is stamped after ``after_ts`` (the newest record of the channel), so it sorts
+        after every change it was made from, even one from a clock running ahead.
+        """
+        ts = max(self.clock.now(), after_ts + 1)
+        self.clock.observe(ts)
+        record = records.sign(signer.key, zone, "channel", ts, body)
+        await self.ingestor.add_local(record)
+        return record
+
+    async def moderate(
+        self, signer: Signer, zone: str, verb: str, target: bytes, reason: str = ""
+    ) -> Record:
+        """Hide a record (``target``: its id) or ban an author (its key) zone-wide."""
+        body: dict[str, Any] = {"target": target, "moderation": verb}
+        if reason:
+            body["reason"] = reason
+        return await self.publish(signer.key, zone, "delete", body)
+
     async def announce(self, zone: str, platform: str, version: str) -> Record:
         """Sign this node's ``node`` record in ``zone`` (DESIGN §2.1)."""
         body = {"name": self.node_name, "platform": platform, "version": version}

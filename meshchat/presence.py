@@ -52,6 +52,9 @@ class PresenceEntry:
     status: str
     since: int
     last_seen: int
+    # The key its session signs with, as its node says (None: a callsign-only login, a
+    # legacy user, or a node that does not say); not part of the wire map.
+    key: bytes | None = None
 
     def __post_init__(self) -> None:
         """Refuse a value that no peer would accept."""
@@ -129,6 +132,7 @@ class _Local:
     last_seen_ms: int
     tabs: int = 0  # open live sockets
     left_ms: int | None = None  # when its last tab closed
+    user_key: bytes | None = None  # the session's own key (None: callsign-only)
 
 
 class PresenceService:
@@ -159,7 +163,8 @@ class PresenceService:
         # What this node last told its peers of its own users (docs/decisions.md).
         self._version = 0
         self._version_at = 0
-        self._published: dict[str, tuple[str, int]] = {}  # callsign -> (status, since)
+        # callsign -> (status, since, own key or None), as last told to the peers
+        self._published: dict[str, tuple[str, int, bytes | None]] = {}
         # Told of every change, local or heard (the gossip publishes, the live hub shows).
         self.listeners: list[Callable[[], None]] = []
 
@@ -169,12 +174,12 @@ class PresenceService:
 
     # -- this node's users (the web layer reports them) ---------------------------------
 
-    def opened(self, key: str, callsign: str) -> None:
-        """A tab of the session ``key`` opened its live socket."""
+    def opened(self, key: str, callsign: str, user_key: bytes | None = None) -> None:
+        """A tab of the session ``key`` opened its live socket (``user_key``: its own key)."""
         now = self._clock()
         local = self._local.get(key)
         if local is None:
-            local = self._local[key] = _Local(callsign, now, now)
+            local = self._local[key] = _Local(callsign, now, now, user_key=user_key)
         local.tabs += 1
         local.left_ms = None
         local.last_seen_ms = now
@@ -228,7 +233,9 @@ class PresenceService:
             if local.last_seen_ms < now - self.idle_ms:
                 continue
             status = self.status_of(local.callsign)
-            entry = PresenceEntry(local.callsign, self.node_name, status, local.since_ms, now)
+            entry = PresenceEntry(
+                local.callsign, self.node_name, status, local.since_ms, now, local.user_key
+            )
             known = latest.get(entry.callsign)
             if known is None or entry.since < known.since:
                 latest[entry.callsign] = entry
@@ -239,19 +246,21 @@ class PresenceService:
     def publish(self) -> Update | None:
         """Return this node's change since it last told its peers, or a due refresh."""
         now = self._clock()
-        users = {e.callsign: (e.status, e.since) for e in self.local("")}
+        users = {e.callsign: (e.status, e.since, e.key) for e in self.local("")}
         changed = users != self._published
         if not changed and not (users and now - self._version_at >= self.refresh_ms):
             return None
         prev, self._version = self._version, max(now, self._version + 1)
         self._version_at = now
         before, self._published = self._published, users
+        fresh = {c: user for c, user in users.items() if before.get(c) != user}
         return Update(
             self.node_name,
             self._version,
             prev,
-            tuple((c, s, t) for c, (s, t) in users.items() if before.get(c) != (s, t)),
+            tuple((c, status, since) for c, (status, since, _) in fresh.items()),
             tuple(c for c in before if c not in users),
+            tuple((c, key) for c, (_, _, key) in fresh.items() if key),
         )
 
     def whole(self, zone: str, names: Iterable[str] | None = None) -> list[Update]:
@@ -259,8 +268,9 @@ class PresenceService:
         wanted = None if names is None else set(names)
         out = []
         if self._version and (wanted is None or self.node_name in wanted):
-            users = tuple((c, s, t) for c, (s, t) in self._published.items())
-            out.append(Update(self.node_name, self._version, None, users))
+            users = tuple((c, s, t) for c, (s, t, _) in self._published.items())
+            keys = tuple((c, k) for c, (_, _, k) in self._published.items() if k)
+            out.append(Update(self.node_name, self._version, None, users, keys=keys))
         table = self._remote.get(zone)
         if table is not None:
             table.expire(self._clock())
@@ -312,7 +322,14 @@ class PresenceService:
         if table.expire(now):
             self._changed()
         return [
-            PresenceEntry(call, name, status, min(since, origin.heard_ms), origin.heard_ms)
+            PresenceEntry(
+                call,
+                name,
+                status,
+                min(since, origin.heard_ms),
+                origin.heard_ms,
+                origin.keys.get(call),
+            )
             for name, origin in table.origins.items()
             for call, (status, since) in origin.users.items()
         ]

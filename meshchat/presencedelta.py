@@ -30,6 +30,8 @@ MAX_ENTRIES = 1000  # entries per zone, and per request
 MAX_PER_SOURCE = MAX_ENTRIES // 2
 MAX_AHEAD_MS = 60_000  # a version may run this far ahead of our clock
 DIGEST_BYTES = 8
+KEY_BYTES = 32
+UPDATE_KEYS = frozenset({"node", "v", "prev", "users", "gone", "keys"})
 U63 = 2**63 - 1
 
 User = tuple[str, str, int]  # (callsign, status, since)
@@ -60,6 +62,9 @@ class Update:
     prev: int | None = None
     users: tuple[User, ...] = ()  # set (or, for a whole list, all)
     gone: tuple[str, ...] = ()  # callsigns that left
+    # The users among ``users`` whose session signs with its own key, and that key (as the
+    # origin says: presence is unsigned); the others are callsign-only logins.
+    keys: tuple[tuple[str, bytes], ...] = ()
 
     def __post_init__(self) -> None:
         """Refuse a value no node would accept."""
@@ -71,13 +76,19 @@ class Update:
         _need(len(self.users) + len(self.gone) <= MAX_ENTRIES, f"at most {MAX_ENTRIES} entries")
         for call in self.gone:
             _need(isinstance(call, str) and callsigns.is_valid(call), "bad callsign")
+        named = {u[0] for u in self.users}
+        for call, key in self.keys:
+            _need(call in named, "a key for a user the update does not set")
+            _need(isinstance(key, bytes) and len(key) == KEY_BYTES, "a key is 32 bytes")
 
     @classmethod
     def parse(cls, value: Any) -> Update:
         """Build from a decoded map; RemoteProtocolError if it is not one."""
         _need(isinstance(value, dict), "an update is a map")
-        _need(set(value) <= {"node", "v", "prev", "users", "gone"}, "unknown keys in an update")
+        _need(set(value) <= UPDATE_KEYS, "unknown keys in an update")
         users, gone = value.get("users", []), value.get("gone", [])
+        keys = value.get("keys", {})
+        _need(isinstance(keys, dict) and len(keys) <= MAX_ENTRIES, "keys: a map")
         _need(isinstance(users, list) and isinstance(gone, list), "users and gone are lists")
         _need(len(users) + len(gone) <= MAX_ENTRIES, f"at most {MAX_ENTRIES} entries")
         return cls(
@@ -86,6 +97,7 @@ class Update:
             value.get("prev"),
             tuple(_user(u) for u in users),
             tuple(gone),
+            tuple(keys.items()),
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -97,6 +109,8 @@ class Update:
             body["users"] = [list(u) for u in self.users]
         if self.gone:
             body["gone"] = list(self.gone)
+        if self.keys:
+            body["keys"] = dict(self.keys)
         return body
 
 
@@ -116,6 +130,7 @@ class Origin:
     heard_ms: int
     source: str
     users: dict[str, tuple[str, int]] = field(default_factory=dict)  # callsign -> status, since
+    keys: dict[str, bytes] = field(default_factory=dict)  # callsign -> its own key, if any
 
 
 class OriginTable:
@@ -134,11 +149,16 @@ class OriginTable:
             return False, False
         if update.prev is None:
             users = {u[0]: (u[1], u[2]) for u in update.users}
+            keys = dict(update.keys)
         elif known is not None and known.version == update.prev:
-            users = dict(known.users)
+            users, keys = dict(known.users), dict(known.keys)
             for call in update.gone:
                 users.pop(call, None)
+                keys.pop(call, None)
             users.update({u[0]: (u[1], u[2]) for u in update.users})
+            for user in update.users:
+                keys.pop(user[0], None)
+            keys.update(update.keys)
         else:
             return False, True  # a change between went missing: ask for the whole list
         mine = sum(len(o.users) for n, o in self.origins.items() if o.source == source)
@@ -146,7 +166,7 @@ class OriginTable:
         before = len(known.users) if known is not None else 0
         if mine - before + len(users) > MAX_PER_SOURCE or held - before + len(users) > MAX_ENTRIES:
             return False, False  # full: what others reported stays
-        self.origins[update.node] = Origin(update.version, now_ms, source, users)
+        self.origins[update.node] = Origin(update.version, now_ms, source, users, keys)
         return True, False
 
     def expire(self, now_ms: int) -> list[str]:
@@ -168,7 +188,13 @@ class OriginTable:
             else {n: self.origins[n] for n in names if n in self.origins}
         )
         return [
-            Update(n, o.version, None, tuple((c, s, t) for c, (s, t) in o.users.items()))
+            Update(
+                n,
+                o.version,
+                None,
+                tuple((c, s, t) for c, (s, t) in o.users.items()),
+                keys=tuple(o.keys.items()),
+            )
             for n, o in wanted.items()
         ]
 

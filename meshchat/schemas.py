@@ -50,6 +50,10 @@ def _callsigns(v: Any) -> bool:
     return isinstance(v, list) and len(v) <= MAX_LIST and all(_callsign(c) for c in v)
 
 
+def _ids(v: Any) -> bool:
+    return isinstance(v, list) and len(v) <= MAX_LIST and all(_id(k) for k in v)
+
+
 def _geo(v: Any) -> bool:
     return (
         isinstance(v, list)
@@ -78,7 +82,9 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
         {"reply_to": _id, "to": _callsign, "mentions": _callsigns, "geo": _geo},
     ),
     "edit": ({"target": _id, "text": _text}, {}),
-    "delete": ({"target": _id}, {}),
+    # moderation: "hide" (target: a record id) | "ban" (target: an author key), from a
+    # zone operator (docs/decisions.md "Access control"); unknown words are ignored.
+    "delete": ({"target": _id}, {"moderation": _plain(16, 1), "reason": _plain(200)}),
     "react": ({"target": _id, "emoji": _plain(MAX_EMOJI, 1)}, {}),
     "file": (
         {
@@ -92,9 +98,18 @@ SCHEMAS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
         },
         {"caption": _text},
     ),
+    # genesis: the id of the record that founded the channel (absent on that record);
+    # member_keys[i] is the key of members[i]; operators are member keys.
     "channel": (
         {"name": _name, "topic": _plain(MAX_TOPIC)},
-        {"members": _callsigns, "restricted": _bool},
+        {
+            "members": _callsigns,
+            "restricted": _bool,
+            "member_keys": _ids,
+            "operators": _ids,
+            "genesis": _id,
+            "callsign": _callsign,
+        },
     ),
     "node": ({"name": _name, "platform": _name, "version": _name}, {}),
     "legacy": ({"line": _text}, {}),

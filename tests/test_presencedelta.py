@@ -49,3 +49,29 @@ def test_bad_updates_are_refused() -> None:
     ):
         with pytest.raises(RemoteProtocolError):
             Update.parse(bad)
+
+
+def test_keys_say_which_users_sign_with_their_own_and_follow_the_changes() -> None:
+    key, other = bytes(range(32)), bytes(32)
+    table = OriginTable(ttl_ms=300_000)
+    users = (("W1AW", "online", 1), ("K1ABC", "online", 2))
+    whole = Update.parse(Update("far", NOW, None, users, keys=(("W1AW", key),)).to_wire())
+    assert table.apply(whole, NOW, "me", "x") == (True, False)
+    assert table.origins["far"].keys == {"W1AW": key}
+    # K1ABC logs in with a key; W1AW comes back callsign-only: its key goes.
+    change = Update(
+        "far", NOW + 1, NOW, (("W1AW", "away", 1), ("K1ABC", "online", 2)), keys=(("K1ABC", other),)
+    )
+    table.apply(change, NOW, "me", "x")
+    assert table.origins["far"].keys == {"K1ABC": other}
+    table.apply(Update("far", NOW + 2, NOW + 1, (), ("K1ABC",)), NOW, "me", "x")
+    assert table.origins["far"].keys == {}
+    (again,) = table.whole()
+    assert again.keys == ()
+    for bad in (
+        {"node": "far", "v": 5, "users": [["W1AW", "online", 1]], "keys": {"K1ABC": key}},
+        {"node": "far", "v": 5, "users": [["W1AW", "online", 1]], "keys": {"W1AW": b"short"}},
+        {"node": "far", "v": 5, "keys": []},
+    ):
+        with pytest.raises(RemoteProtocolError):
+            Update.parse(bad)

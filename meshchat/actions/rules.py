@@ -49,9 +49,15 @@ class Rule:
     tag: str = ""  # the hashtag as configured, for the action log
 
 
-def matches(rule: Rule, event: Event) -> bool:
-    """Tell whether ``rule`` fires for ``event`` (pure: no I/O, no clock)."""
+def matches(rule: Rule, event: Event, *, restricted: bool = False) -> bool:
+    """Tell whether ``rule`` fires for ``event`` (pure: no I/O, no clock).
+
+    ``restricted``: the event is a post in a restricted channel, which only a rule naming
+    that channel explicitly sees (a ``*`` or no channel filter does not; DESIGN §10).
+    """
     if event.event != rule.on:
+        return False
+    if restricted and event.channel not in rule.channels:
         return False
     if rule.origin not in ("any", event.origin):
         return False

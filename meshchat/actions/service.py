@@ -131,14 +131,19 @@ class ActionService:
         wanted = self._ons & ({"file"} if record.kind == "file" else CHAT_EVENTS)
         if record.kind not in MESSAGE_KINDS or not wanted:
             return []  # no rule could fire: do not even read the message
-        view = await self.store.message(record.zone, record.id)
+        # Hidden records, banned authors and non-members' posts in a restricted channel
+        # raise nothing; members' posts there only what a rule naming the channel asks.
+        access = await self.store.access(record.zone)
+        view = await self.store.message(record.zone, record.id, access.members_view())
         if view is None:
             return []
+        gate = access.channel(view.channel) if view.to is None else None
+        restricted = gate is not None and gate.restricted
         stale = now - record.ts > self.max_age_ms
         runs: list[NewRun] = []
         for event in events_for(view, record.body, row.origin):
             for rule in self.rules.values():
-                if not matches(rule, event):
+                if not matches(rule, event, restricted=restricted):
                     continue
                 if stale:
                     self.stale[rule.name] += 1

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from meshchat.legacy.lists import LegacyFile
 from meshchat.store import blobindex
-from meshchat.store.blobs import BlobStore
+from meshchat.store.blobs import BlobStore, Shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +60,18 @@ class BlobFiles:
         self.zone = zone
         self.max_bytes = max_bytes  # a legacy download is one reply: at most a file's limit
 
+    async def _shows(self) -> Shows:
+        # What anyone may see: nothing of a members-only channel goes to a legacy node.
+        return (await self.blobs.index.store.access(self.zone)).reader(None).shows_record
+
     async def offered(self) -> list[OfferedFile]:
         """Return the zone's files held here, newest first, one per name."""
-        return [
-            OfferedFile(f.name, f.size, f.mtime) for f in await self.blobs.local_files(self.zone)
-        ]
+        held = await self.blobs.local_files(self.zone, shows=await self._shows())
+        return [OfferedFile(f.name, f.size, f.mtime) for f in held]
 
     async def read(self, name: str) -> bytes | None:
         """Return the bytes of the newest held file named exactly ``name``, or None."""
-        found = await self.blobs.local_file(self.zone, name)
+        found = await self.blobs.local_file(self.zone, name, await self._shows())
         if found is None or found.size > self.max_bytes:
             return None
         async with contextlib.aclosing(self.blobs.iter_bytes(found.sha256)) as stream:

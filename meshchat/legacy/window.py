@@ -17,7 +17,8 @@ from meshchat.legacy.codec import Window
 from meshchat.records import Record
 from meshchat.store.legacy import LegacyStore
 
-WATCHED = frozenset({"msg", "legacy", "delete"})
+# A channel record may restrict a channel, a delete may hide a line (docs/decisions.md).
+WATCHED = frozenset({"msg", "legacy", "delete", "channel"})
 MAX_AGE_S = 60.0
 
 
@@ -55,7 +56,10 @@ class ExportWindow:
             if window is None or self._dirty or time.monotonic() - self._built_at > MAX_AGE_S:
                 self._dirty = False  # a record stored from here on marks it again
                 await self.refresh()
-                entries = await self.store.window(self.zone, self.limit)
+                # Restricted channels, hidden records and banned authors are never served
+                # to legacy nodes: they show every line to everyone (DESIGN §10).
+                public = (await self.store.store.access(self.zone)).public()
+                entries = await self.store.window(self.zone, self.limit, public)
                 window = self._window = codec.build_window(entries, self.limit)
                 self._built_at = time.monotonic()
             return window

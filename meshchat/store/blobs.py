@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncGenerator, AsyncIterator, Collection
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +25,8 @@ from meshchat.store.blobindex import BlobIndex, BlobRow
 from meshchat.store.blobio import Reader, hash_prefix, place, sweep
 from meshchat.store.blobwrite import BlobError, NoRoom, Partial, TooLarge, Upload
 from meshchat.store.db import Store
+
+Shows = Callable[[Record], bool]  # whether the asker may see a file record
 
 log = logging.getLogger(__name__)
 
@@ -148,17 +150,25 @@ class BlobStore:
 
     # --- for the legacy bridge (local_files_raw, file_download) -----------------------------
 
-    async def local_files(self, zone: str, limit: int = 500) -> list[LocalFile]:
-        """Return the zone's files whose bytes are here, newest first, one per name."""
+    async def local_files(
+        self, zone: str, limit: int = 500, shows: Shows = lambda record: True
+    ) -> list[LocalFile]:
+        """Return the zone's files whose bytes are here, newest first, one per name.
+
+        ``shows`` leaves out the records the asker may not see (the access rules).
+        """
         seen: dict[str, LocalFile] = {}
         for record in await self.index.held_files(zone, limit * 2):
-            seen.setdefault(str(record.body["name"]), _local(record))
+            if shows(record):
+                seen.setdefault(str(record.body["name"]), _local(record))
         return list(seen.values())[:limit]
 
-    async def local_file(self, zone: str, name: str) -> LocalFile | None:
+    async def local_file(
+        self, zone: str, name: str, shows: Shows = lambda record: True
+    ) -> LocalFile | None:
         """Return the newest file of the zone named exactly ``name`` held here, or None."""
         record = await self.index.held_by_name(zone, name)
-        return _local(record) if record is not None else None
+        return _local(record) if record is not None and shows(record) else None
 
     # --- writing ------------------------------------------------------------------------------
 

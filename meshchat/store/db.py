@@ -20,6 +20,7 @@ import aiosqlite
 from meshchat.errors import DiskFull, StoreError
 from meshchat.records import Record
 from meshchat.store import connect, ingest, prune, queries, tombstones
+from meshchat.store.accessreads import AccessReads
 from meshchat.store.identity import IdentityStore
 from meshchat.store.logreads import LogReads
 from meshchat.store.messagereads import MessageReads
@@ -28,14 +29,23 @@ from meshchat.store.space import disk_full_detail, is_disk_full
 log = logging.getLogger(__name__)
 
 
-class Store(MessageReads, LogReads, IdentityStore):
+class Store(MessageReads, LogReads, IdentityStore, AccessReads):
     """The record log of every zone this node serves, with read-time message views."""
 
     # --- lifecycle ----------------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: Path, *, node_key: bytes | None = None) -> Store:
-        """Open (creating and migrating) the store at ``path``; StoreError if unusable."""
+    async def open(
+        cls,
+        path: Path,
+        *,
+        node_key: bytes | None = None,
+        zone_operators: Collection[bytes] = (),
+    ) -> Store:
+        """Open (creating and migrating) the store at ``path``; StoreError if unusable.
+
+        ``zone_operators``: the keys whose moderation records this node applies.
+        """
         path = Path(path)
         try:
             lock_fd = await asyncio.to_thread(connect.take_lock, Path(f"{path}.lock"))
@@ -62,6 +72,7 @@ class Store(MessageReads, LogReads, IdentityStore):
             store = cls(path=path, writer=writer, reader=reader, lock_fd=lock_fd)
             await store._check()
             await store._load_identity(node_key)
+            store._configure_access(zone_operators)
         except BaseException as exc:
             for conn in conns:
                 await conn.close()
@@ -119,7 +130,9 @@ class Store(MessageReads, LogReads, IdentityStore):
             results, gone = await ingest.insert_batch(
                 conn, records, origin, received_at_ms, quota_per_hour, self._node_keys
             )
-        self._stored([r for r, res in zip(records, results, strict=True) if res == ingest.OK])
+        fresh = [r for r, res in zip(records, results, strict=True) if res == ingest.OK]
+        self._stored(fresh)
+        self._access_touched(fresh)
         return results, gone
 
     async def bury(self, stubs: Sequence[Record], *, origin: str, received_at_ms: int) -> list[str]:
@@ -154,6 +167,7 @@ class Store(MessageReads, LogReads, IdentityStore):
                 count, cursor = await prune.prune_chunk(conn, params, cursor)
             deleted += count
         if deleted:
+            self.access_invalidate(zone)  # a ban or a hide may have gone with its record
             log.info("pruned %d records of zone %s", deleted, zone)
         return deleted
 

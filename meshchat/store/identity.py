@@ -11,8 +11,9 @@ from collections.abc import Collection, Sequence
 
 from meshchat.clock import wall_ms
 from meshchat.records import Record
-from meshchat.store import queries, trust
+from meshchat.store import queries, rights, trust
 from meshchat.store.base import StoreBase
+from meshchat.store.views import to_record
 
 
 class IdentityStore(StoreBase):
@@ -85,9 +86,19 @@ class IdentityStore(StoreBase):
         return trust.disputes([(str(r[0]), bytes(r[1])) for r in rows], self._node_keys)
 
     async def first_claims(self, zone: str, since: int = 0) -> list[bytes]:
-        """Return the ids of the records from ``since`` on that made each claim, in order."""
+        """Return the ids of the records from ``since`` on that a newcomer takes first.
+
+        In this node's arrival order: the record that made each callsign claim, and every
+        record that founds a channel (docs/decisions.md "Access control"), so a node that
+        bootstraps from here sees the same bindings and the same channel owners.
+        """
         params = {"zone": zone, "since": since}
-        return [bytes(r[0]) for r in await self._fetch(queries.FIRST_CLAIMS, params)]
+        found = [(int(r[0]), bytes(r[1])) for r in await self._fetch(queries.FIRST_CLAIMS, params)]
+        for row in await self._fetch(queries.CHANNEL_DEFS, (zone,)):
+            record = to_record(row)
+            if rights.pointer(record) is None and record.ts >= since:
+                found.append((int(row[0]), record.id))
+        return list(dict.fromkeys(rid for _, rid in sorted(found)))
 
     # --- node-local tables: sessions and authorship ------------------------------------
 
@@ -115,6 +126,15 @@ class IdentityStore(StoreBase):
         """Remember which browser posted a record the node signed for it."""
         async with self._write() as conn:
             await conn.execute(queries.ADD_AUTHORED, (record_id, device))
+
+    async def authored_among(self, ids: Sequence[bytes], device: bytes) -> set[bytes]:
+        """Return which of ``ids`` the browser ``device`` posted here."""
+        found: set[bytes] = set()
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            rows = await self._fetch(queries.authored_among(len(part)), (device, *part))
+            found.update(bytes(r[0]) for r in rows)
+        return found
 
     async def authored_by(self, record_id: bytes) -> bytes | None:
         """Return the device that posted ``record_id`` here, or None."""

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from meshchat.legacyline import LineEntry
 from meshchat.records import ZERO_AUTHOR, Record, load_trusted
+from meshchat.store.access import OPEN, ReadFilter
 from meshchat.store.db import Store
 from meshchat.store.views import chunks
 
@@ -36,9 +38,22 @@ VALUES (?, ?, ?, ?, ?, ?, ?,
 # A deleted line is not served and its words are not kept.
 MARK_DELETED = "UPDATE legacy_lines SET deleted = 1, line = '' WHERE record_id = ? AND author = ?"
 WINDOW_PAGE = """
-SELECT epoch, lid, line FROM legacy_lines WHERE zone = ? AND deleted = 0
-ORDER BY epoch DESC, lid DESC, line DESC LIMIT ? OFFSET ?
+SELECT epoch, lid, line FROM legacy_lines WHERE zone = :zone AND deleted = 0
+ORDER BY epoch DESC, lid DESC, line DESC LIMIT :page OFFSET :offset
 """
+
+
+def window_page(extra: str) -> str:
+    """The window's page with ``extra`` terms over the line's record (``store.access``)."""
+    if not extra:
+        return WINDOW_PAGE
+    return f"""
+SELECT l.epoch, l.lid, l.line FROM legacy_lines l JOIN records r ON r.id = l.record_id
+WHERE l.zone = :zone AND l.deleted = 0{extra}
+ORDER BY l.epoch DESC, l.lid DESC, l.line DESC LIMIT :page OFFSET :offset
+"""
+
+
 LINE_COUNT = "SELECT count(*) FROM legacy_lines WHERE zone = ?"
 
 
@@ -93,12 +108,17 @@ class LegacyStore:
                 if len(feed) < self.batch:
                     return read
 
-    async def window(self, zone: str, limit: int) -> list[LineEntry]:
-        """Return the zone's newest ``limit`` distinct lines not deleted, newest first."""
+    async def window(self, zone: str, limit: int, seen: ReadFilter = OPEN) -> list[LineEntry]:
+        """Return the zone's newest ``limit`` distinct lines not deleted, newest first.
+
+        ``seen``: what legacy nodes may be shown (lines of other records are left out).
+        """
         found: dict[str, LineEntry] = {}
         offset, page = 0, limit + 64
+        params: dict[str, Any] = {"zone": zone, "page": page}
+        sql = window_page(seen.sql(params, prefix="r."))
         while len(found) < limit:
-            rows = await self.store._fetch(WINDOW_PAGE, (zone, page, offset))
+            rows = await self.store._fetch(sql, {**params, "offset": offset})
             for epoch, lid, line in rows:
                 if len(found) < limit:
                     found.setdefault(str(line), LineEntry(int(epoch), int(lid), str(line)))

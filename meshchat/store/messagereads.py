@@ -7,10 +7,10 @@ from typing import TypeVar
 
 import aiosqlite
 
-from meshchat.records import Record
 from meshchat.store import pages, queries, views
+from meshchat.store.access import OPEN, ReadFilter
 from meshchat.store.base import StoreBase
-from meshchat.store.models import ChannelView, MessageQuery, MessageView
+from meshchat.store.models import MessageQuery, MessageView
 
 T = TypeVar("T")
 # A read of another store module (search pages, unread counts, the zone's nodes):
@@ -26,28 +26,36 @@ class MessageReads(StoreBase):
         async with self._read() as conn:
             return await reader(conn, self._node_keys)
 
-    async def messages(self, query: MessageQuery) -> list[MessageView]:
-        """Return one page of message views, ascending (ts, id); see MessageQuery."""
-        async with self._read() as conn:
-            return await pages.message_page(conn, query, self._node_keys)
+    async def messages(self, query: MessageQuery, seen: ReadFilter = OPEN) -> list[MessageView]:
+        """Return one page of message views, ascending (ts, id); see MessageQuery.
 
-    async def message(self, zone: str, record_id: bytes) -> MessageView | None:
-        """Return the view of one message (msg, file or legacy), or None."""
+        ``seen`` (``store.access``) is what the reader may see; the default holds nothing
+        back, for the node's own use.
+        """
+        async with self._read() as conn:
+            return await pages.message_page(conn, query, self._node_keys, seen)
+
+    async def message(
+        self, zone: str, record_id: bytes, seen: ReadFilter = OPEN
+    ) -> MessageView | None:
+        """Return the view of one message (msg, file or legacy), or None (also: not seen)."""
         async with self._read() as conn:
             rows = list(await conn.execute_fetchall(queries.MESSAGE, (zone, record_id)))
             if not rows:
                 return None
             records = [views.to_record(rows[0])]
-            found = await views.load_views(conn, records, self._node_keys)
-        return found[0]
+            found = await views.load_views(conn, records, self._node_keys, seen)
+        return found[0] if found else None
 
-    async def thread(self, zone: str, root: bytes, limit: int = 500) -> list[MessageView]:
+    async def thread(
+        self, zone: str, root: bytes, limit: int = 500, seen: ReadFilter = OPEN
+    ) -> list[MessageView]:
         """Return a message and the replies to it, oldest first (direct ones included)."""
         params = {"zone": zone, "root": root, "limit": limit}
         async with self._read() as conn:
             rows = list(await conn.execute_fetchall(queries.THREAD, params))
             records = [views.to_record(r) for r in rows]
-            return await views.load_views(conn, records, self._node_keys)
+            return await views.load_views(conn, records, self._node_keys, seen)
 
     async def conversations(self, zone: str, callsign: str) -> list[tuple[str, int, int]]:
         """Return (other callsign, last ts, count) of each direct conversation, newest first."""
@@ -57,18 +65,6 @@ class MessageReads(StoreBase):
             a, _, b = str(pair).partition("\n")
             out.append((b if a == callsign else a, int(last_ts), int(count)))
         return out
-
-    async def channels(self, zone: str) -> list[ChannelView]:
-        """Return the zone's channels by name: those with messages and those declared."""
-        async with self._read() as conn:
-            stats = await conn.execute_fetchall(queries.CHANNEL_STATS, (zone,))
-            defs = await conn.execute_fetchall(queries.CHANNEL_DEFS, (zone,))
-        return views.channel_views(stats, (views.to_record(r) for r in defs), self._node_keys)
-
-    async def channel_owner(self, zone: str, name: str) -> Record | None:
-        """Return the first channel record of ``name`` seen here (its author owns it)."""
-        rows = await self._fetch(queries.CHANNEL_OWNER, (zone, name))
-        return views.to_record(rows[0]) if rows else None
 
     async def callsigns(self, zone: str, prefix: str = "", limit: int = 20) -> list[str]:
         """Return up to ``limit`` known callsigns of the zone starting with ``prefix``."""

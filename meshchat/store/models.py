@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from meshchat import callsign as callsigns
@@ -92,6 +93,7 @@ class MessageView:
     mentions: tuple[str, ...]
     geo: tuple[int, int] | None
     file: dict[str, Any] | None
+    hidden: str | None = None  # "zone" | "node": hidden from others (shown to its author)
 
     def to_json(self) -> dict[str, Any]:
         """Return exactly the JSON API's field set."""
@@ -114,18 +116,30 @@ class MessageView:
             "mentions": list(self.mentions),
             "geo": list(self.geo) if self.geo is not None else None,
             "file": dict(self.file) if self.file is not None else None,
+            "hidden": self.hidden,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelView:
-    """A channel of a zone; ``created_by`` is the hex author of its first channel record."""
+    """A channel of a zone; ``created_by`` is the hex author of its genesis (its owner).
+
+    ``members`` are callsigns and ``roles`` each one's role (owner | operator | member);
+    ``you`` is the reader's own role (None: not a member); ``genesis`` the hex id of the
+    record that founded it, which every change names.
+    """
 
     name: str
     topic: str
     count: int
     last_ts: int | None
     created_by: str | None
+    restricted: bool = False
+    members: tuple[str, ...] = ()
+    roles: Mapping[str, str] = field(default_factory=dict)
+    you: str | None = None
+    genesis: str | None = None
+    contested: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """Return the JSON API form."""
@@ -135,4 +149,10 @@ class ChannelView:
             "count": self.count,
             "last_ts": self.last_ts,
             "created_by": self.created_by,
+            "restricted": self.restricted,
+            "members": list(self.members),
+            "roles": dict(self.roles),
+            "you": self.you,
+            "genesis": self.genesis,
+            "contested": self.contested,
         }

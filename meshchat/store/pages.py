@@ -9,6 +9,7 @@ import aiosqlite
 
 from meshchat.errors import RemoteProtocolError
 from meshchat.store import queries, resolve, views
+from meshchat.store.access import OPEN, ReadFilter
 from meshchat.store.models import MessageQuery, MessageView
 from meshchat.store.search import fts_query
 
@@ -20,9 +21,14 @@ async def message_page(
     conn: aiosqlite.Connection,
     query: MessageQuery,
     node_keys: Collection[bytes],
+    seen: ReadFilter = OPEN,
 ) -> list[MessageView]:
-    """Return one page of message views, ascending (ts, id); see MessageQuery."""
+    """Return one page of message views, ascending (ts, id); see MessageQuery.
+
+    ``seen``: what the reader may see; the page is filtered in SQL, so it is still full.
+    """
     params: dict[str, Any] = {"zone": query.zone, "limit": query.limit}
+    extra = seen.sql(params)
     if query.dm is not None:
         view = "direct"
         params["dm"] = resolve.dm_pair(*query.dm)
@@ -51,16 +57,16 @@ async def message_page(
     if query.q is not None and window in ("newest", "before"):
         # Widen the window of recent rows until the page fills; only a search
         # that stays rare falls back to joining every match (FTS first).
-        sql = queries.recent_search(view, window)
+        sql = queries.recent_search(view, window, extra)
         for factor in SEARCH_SCAN_FACTORS:
             params["scan"] = query.limit * factor
             page_rows = list(await conn.execute_fetchall(sql, params))
             if len(page_rows) >= query.limit:
                 break
     if len(page_rows) < query.limit:
-        sql = queries.page(view, window, query.q is not None)
+        sql = queries.page(view, window, query.q is not None, extra)
         page_rows = list(await conn.execute_fetchall(sql, params))
     if window in ("newest", "before"):
         page_rows.reverse()
     records = [views.to_record(r) for r in page_rows]
-    return await views.load_views(conn, records, node_keys)
+    return await views.load_views(conn, records, node_keys, seen)

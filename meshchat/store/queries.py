@@ -152,11 +152,12 @@ _SEARCH_FROM = (
 )
 
 
-def page(view: str, window: str, search: bool) -> str:
+def page(view: str, window: str, search: bool, extra: str = "") -> str:
     """Return the page query for ``view`` (public|channel|direct) and ``window``.
 
     ``window``: newest | before | after | since. Named parameters: zone, channel, dm, q,
-    ts, id, limit. Descending windows are reversed by the caller.
+    ts, id, limit. Descending windows are reversed by the caller. ``extra``: more
+    `` AND`` terms over ``records`` (what the reader may not see, ``store.access``).
     """
     if search:
         base = (
@@ -176,10 +177,10 @@ def page(view: str, window: str, search: bool) -> str:
         "since": (" AND ts >= :ts", "ASC"),
     }[window]
     cols = "records.seq, records.id, records.S, records.sig"
-    return f"SELECT {cols} {base}{cond} ORDER BY ts {order}, id {order} LIMIT :limit"
+    return f"SELECT {cols} {base}{extra}{cond} ORDER BY ts {order}, id {order} LIMIT :limit"
 
 
-def recent_search(view: str, window: str) -> str:
+def recent_search(view: str, window: str, extra: str = "") -> str:
     """Return a search over only the newest ``:scan`` rows of a view (newest|before).
 
     Exact whenever it fills ``:limit``: frequent words are found near the top without
@@ -190,7 +191,7 @@ def recent_search(view: str, window: str) -> str:
     # The FTS side is bounded by the smallest seq among the recent rows: FTS5 seeks to a
     # rowid range, so a frequent term costs its recent matches, not all of them.
     return f"""
-WITH recent AS (SELECT seq, ts, id {base}{cond} ORDER BY ts DESC, id DESC LIMIT :scan)
+WITH recent AS (SELECT seq, ts, id {base}{extra}{cond} ORDER BY ts DESC, id DESC LIMIT :scan)
 SELECT records.seq, records.id, records.S, records.sig FROM (
     SELECT seq AS hit, ts AS hit_ts, id AS hit_id FROM recent
     WHERE seq IN (
@@ -219,7 +220,7 @@ ORDER BY callsign, first_seq
 # The records that established each claim here, in arrival order: a newcomer that
 # bootstraps from this node ingests them first, so it sees the same first claims.
 FIRST_CLAIMS = """
-SELECT r.id FROM claims c JOIN records r ON r.seq = c.first_seq
+SELECT c.first_seq, r.id FROM claims c JOIN records r ON r.seq = c.first_seq
 WHERE c.zone = :zone AND r.ts >= :since ORDER BY c.first_seq
 """
 NODE_AUTHORS = "SELECT DISTINCT author FROM records WHERE kind = 'node'"
@@ -235,16 +236,17 @@ EXPIRE_SESSIONS = "DELETE FROM sessions WHERE expires_at <= ?"
 ADD_AUTHORED = "INSERT OR IGNORE INTO authored (id, device) VALUES (?, ?)"
 AUTHORED = "SELECT device FROM authored WHERE id = ?"
 
+
+def authored_among(n: int) -> str:
+    """Select which of ``n`` record ids the device (the first parameter) posted here."""
+    return f"SELECT id FROM authored WHERE device = ? AND id IN ({_marks(n)})"
+
+
 # --- channels and callsigns ---------------------------------------------------------------
 
 CHANNEL_STATS = "SELECT channel, count, last_ts FROM channel_stats WHERE zone = ?"
 CHANNEL_DEFS = f"""
 SELECT {RECORD_COLS} FROM records WHERE zone = ? AND kind = 'channel' ORDER BY channel, seq
-"""
-# The first channel record of a name seen here: its author owns the channel.
-CHANNEL_OWNER = f"""
-SELECT {RECORD_COLS} FROM records WHERE zone = ? AND kind = 'channel' AND channel = ?
-ORDER BY seq LIMIT 1
 """
 # Distinct callsigns by prefix: one index seek per result, however many records each has.
 CALLSIGNS = """
@@ -271,9 +273,11 @@ INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET valu
 # The (ts, id) of the max_records-th newest record: everything below it is over the cap.
 NTH_NEWEST = "SELECT ts, id FROM records WHERE zone = ? ORDER BY ts DESC, id DESC LIMIT 1 OFFSET ?"
 # A prune candidate: old (or over the cap) and not in a pinned channel. :pinned is JSON.
+# Channel records are never candidates: who owns and who may read a channel outlives its
+# messages, as a callsign's binding does (docs/decisions.md "Access control").
 _CANDIDATE = """
-zone = :zone AND (ts < :older OR (ts, id) < (:cap_ts, :cap_id))
-AND NOT (channel IN (SELECT value FROM json_each(:pinned)) AND (shown > 0 OR kind = 'channel'))
+zone = :zone AND (ts < :older OR (ts, id) < (:cap_ts, :cap_id)) AND kind != 'channel'
+AND NOT (channel IN (SELECT value FROM json_each(:pinned)) AND shown > 0)
 """
 PRUNE_CANDIDATES = f"""
 SELECT seq, ts, id, target FROM records

@@ -215,8 +215,8 @@ def verified(record: Record, node_keys: Collection[bytes], bound: bytes | None) 
     return "key" if bound == record.author else "conflict"
 
 
-def view(record: Record, state: Effective, trust: str) -> MessageView:
-    """Assemble the view of one shown record."""
+def view(record: Record, state: Effective, trust: str, hidden: str | None = None) -> MessageView:
+    """Assemble the view of one shown record (``hidden``: how, when shown to its author)."""
     body: Mapping[str, Any] = record.body
     line = legacy_of(record) if record.kind == "legacy" else None
     deleted = state.deleted
@@ -251,4 +251,5 @@ def view(record: Record, state: Effective, trust: str) -> MessageView:
         mentions=() if deleted else tuple(mentions),
         geo=(int(geo[0]), int(geo[1])) if geo is not None else None,
         file=file,
+        hidden=hidden,
     )

@@ -297,12 +297,27 @@ CREATE TABLE legacy_files (
 ) WITHOUT ROWID;
 """
 
+# Access control (docs/decisions.md "Access control"): what this node's own operator hid
+# here (node-local, never replicated), and an index for zone moderation, which reads the
+# ``delete`` records of the operators a node trusts.
+_V6 = """
+CREATE TABLE local_hides (
+    id BLOB PRIMARY KEY,
+    zone TEXT NOT NULL,
+    by BLOB NOT NULL,          -- the key of the node operator who hid it
+    at INTEGER NOT NULL        -- when (ms, this node's clock)
+) WITHOUT ROWID;
+CREATE INDEX local_hides_zone ON local_hides(zone);
+CREATE INDEX records_deletes ON records(zone, author) WHERE kind = 'delete';
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
     (3, _V3),
     (4, _V4),
     (5, _V5),
+    (6, _V6),
 ]
 
 

@@ -16,6 +16,7 @@ import aiosqlite
 
 from meshchat.errors import RemoteProtocolError
 from meshchat.store import queries, resolve, views
+from meshchat.store.access import OPEN, ReadFilter
 from meshchat.store.db import Store
 from meshchat.store.models import MAX_PAGE, MessageView
 from meshchat.store.search import fts_query, terms
@@ -155,9 +156,11 @@ async def _page(
     conn: aiosqlite.Connection,
     query: SearchQuery,
     node_keys: Collection[bytes],
+    seen: ReadFilter,
 ) -> SearchPage:
     params: dict[str, Any] = {"limit": query.limit}
-    scope = _scope(query, params)
+    # What the reader may not see is out of the scope: of the pages and of the count.
+    scope = _scope(query, params) + seen.sql(params)
     match = fts_query(query.words)
     if match is not None:
         params["q"] = match
@@ -187,7 +190,8 @@ async def _page(
         if len(rows) < query.limit and not exhausted:
             rows = list(await conn.execute_fetchall(_fts_first_sql(scope, cursor), params))
     rows.reverse()
-    found_views = await views.load_views(conn, [views.to_record(r) for r in rows], node_keys)
+    hits = [views.to_record(r) for r in rows]
+    found_views = await views.load_views(conn, hits, node_keys, seen)
     total: int | None = None
     exact = True
     if query.before is None:
@@ -201,10 +205,13 @@ async def _page(
     return SearchPage(found_views, total, exact, terms(query.words))
 
 
-async def search(store: Store, query: SearchQuery) -> SearchPage:
-    """Return one page of results for ``query`` (see the module docstring)."""
+async def search(store: Store, query: SearchQuery, seen: ReadFilter = OPEN) -> SearchPage:
+    """Return one page of results for ``query`` (see the module docstring).
+
+    ``seen``: what the reader may see (``store.access``); nothing else is found or counted.
+    """
 
     async def run(conn: aiosqlite.Connection, node_keys: Collection[bytes]) -> SearchPage:
-        return await _page(conn, query, node_keys)
+        return await _page(conn, query, node_keys, seen)
 
     return await store.read(run)

@@ -14,7 +14,9 @@ import aiosqlite
 
 from meshchat.records import Record, load_trusted
 from meshchat.store import queries, resolve, trust
+from meshchat.store.access import OPEN, Access, ReadFilter, post_channel
 from meshchat.store.models import ChannelView, MessageQuery, MessageView, Reaction
+from meshchat.store.rights import Channel
 
 __all__ = [
     "ChannelView",
@@ -78,9 +80,18 @@ async def load_bindings(
 
 
 async def load_views(
-    conn: aiosqlite.Connection, records: Sequence[Record], node_keys: Collection[bytes]
+    conn: aiosqlite.Connection,
+    records: Sequence[Record],
+    node_keys: Collection[bytes],
+    seen: ReadFilter = OPEN,
 ) -> list[MessageView]:
-    """Return views of ``records`` (all of one zone, all shown kinds), in the same order."""
+    """Return views of ``records`` (all of one zone, all shown kinds), in the same order.
+
+    ``seen`` is what the reader may see (``store.access``): records it may not are left
+    out, and reactions that do not count for it are not counted.
+    """
+    if not seen.empty:
+        records = [r for r in records if seen.shows_record(r)]
     if not records:
         return []
     related = await load_related(conn, [r.id for r in records])
@@ -88,42 +99,47 @@ async def load_views(
     bound = await load_bindings(conn, records[0].zone, wanted, node_keys)
     views = []
     for rec in records:
-        state = resolve.effective(rec, related[rec.id], node_keys)
+        mine = related[rec.id]
+        if not seen.empty:
+            channel = post_channel(rec)
+            mine = [r for r in mine if seen.counts(r, channel)]
+        state = resolve.effective(rec, mine, node_keys)
         trust = resolve.verified(rec, node_keys, bound.get(resolve.claimed_callsign(rec)))
-        views.append(resolve.view(rec, state, trust))
+        views.append(resolve.view(rec, state, trust, seen.mark(rec)))
     return views
 
 
-def channel_views(
-    stats: Iterable[Sequence[Any]], defs: Iterable[Record], node_keys: Collection[bytes] = ()
-) -> list[ChannelView]:
-    """Merge message counts with channel records (docs/decisions.md "Channels").
+def channel_view(
+    name: str, channel: Channel | None, stats: Sequence[Any] | None, key: bytes | None = None
+) -> ChannelView:
+    """Return one channel as a reader holding ``key`` sees it (docs/decisions.md "Channels")."""
+    genesis = channel.genesis if channel is not None else None
+    members = channel.members if channel is not None else {}
+    return ChannelView(
+        name=name,
+        topic=channel.topic if channel is not None else "",
+        count=int(stats[0]) if stats is not None else 0,
+        last_ts=int(stats[1]) if stats is not None else None,
+        created_by=genesis.author.hex() if genesis is not None else None,
+        restricted=channel is not None and channel.restricted,
+        members=tuple(sorted(c for c in members.values() if c)),
+        roles=channel.roles() if channel is not None else {},
+        you=channel.role(key) if channel is not None else None,
+        genesis=genesis.id.hex() if genesis is not None else None,
+        contested=channel is not None and channel.contested,
+    )
 
-    A channel's owner is the author of its first channel record *seen here* (arrival, not
-    an author-chosen timestamp: a back-dated record takes nothing over); its topic is the
-    owner's latest. For a node key the owner is the key and the callsign.
-    """
+
+def channel_views(
+    stats: Iterable[Sequence[Any]], access: Access, key: bytes | None
+) -> list[ChannelView]:
+    """Merge message counts with the channels' rules; leave out those ``key`` may not read."""
     counts = {str(row[0]): (int(row[1]), int(row[2])) for row in stats}
-    owners: dict[str, Record] = {}
-    latest: dict[str, Record] = {}
-    for rec in defs:  # in (name, arrival) order
-        name = str(rec.body["name"])
-        owner = owners.setdefault(name, rec)
-        known = latest.get(name)
-        if resolve.same_actor(owner, rec, node_keys) and (
-            known is None or (rec.ts, rec.id) > (known.ts, known.id)
-        ):
-            latest[name] = rec
-    first_author = {name: rec.author for name, rec in owners.items()}
-    topic = {name: str(rec.body["topic"]) for name, rec in latest.items()}
-    names = sorted(set(counts) | set(first_author))
-    return [
-        ChannelView(
-            name=name,
-            topic=topic.get(name, ""),
-            count=counts.get(name, (0, 0))[0],
-            last_ts=counts[name][1] if name in counts else None,
-            created_by=first_author[name].hex() if name in first_author else None,
-        )
-        for name in names
-    ]
+    names = sorted(set(counts) | set(access.channels))
+    out = []
+    for name in names:
+        channel = access.channel(name)
+        if channel is not None and not channel.may_read(key):
+            continue
+        out.append(channel_view(name, channel, counts.get(name), key))
+    return out

@@ -18,6 +18,7 @@ from meshchat.outbox import Outbox
 from meshchat.records import Record
 from meshchat.store.blobs import BlobStore, Upload
 from meshchat.web import filenames, inputs
+from meshchat.web.access import check_channel, current, seen_by
 from meshchat.web.auth import Sessions
 from meshchat.web.http import fail
 from meshchat.web.login import require_session
@@ -144,6 +145,8 @@ class FilesApi:
             caption = fields.get("caption", "").strip()
             if caption:
                 caption = inputs.text(caption, "caption", self.max_text_bytes)
+            # A members-only channel takes files from its members only (web/access.py).
+            await check_channel(self.store, session, zone, channel)
             held = await upload.commit(pinned=True)
         except BaseException:
             if upload is not None:
@@ -179,8 +182,11 @@ class FilesApi:
         if len(search) > 200:
             fail(400, "bad_query", "q is at most 200 characters")
         limit = inputs.limit({"limit": q.get("limit", "200")})
+        seen = await seen_by(self.store, current(self.sessions, request), zone)
         files = [
-            file_json(rec, held) for rec, held in await self.blobs.index.files(zone, search, limit)
+            file_json(rec, held)
+            for rec, held in await self.blobs.index.files(zone, search, limit)
+            if seen.shows_record(rec)  # nothing of a channel the reader may not see
         ]
         for listing in await self.blobs.index.legacy_files(zone, search, limit):
             files.append(legacy_json(listing.file, listing.source))
@@ -220,6 +226,9 @@ class FilesApi:
             fail(400, "unknown_parameters", f"unknown parameters: {', '.join(extra)}")
         sha256 = inputs.hex_id(request.match_info["sha256"], "sha256")
         record = await self._record(request, sha256)
+        seen = await seen_by(self.store, current(self.sessions, request), record.zone)
+        if not seen.shows_record(record):  # as if it were not here: a 403 would say it is
+            fail(404, "unknown_file", "no file record here announces that SHA-256")
         held = await self.blobs.info(sha256)
         if held is None and await self.fetcher.fetch_now(record):
             held = await self.blobs.info(sha256)

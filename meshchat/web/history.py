@@ -1,19 +1,21 @@
-"""Reading through the JSON API: history pages, search, threads, conversations, channels."""
+"""Reading through the JSON API: history pages, search, threads, conversations.
+
+Every read is filtered by what the reader may see (``web.access``, DESIGN §10).
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from meshchat import schemas
 from meshchat.clock import wall_ms
-from meshchat.outbox import Outbox
 from meshchat.store.db import Store
 from meshchat.store.views import MessageQuery
 from meshchat.web import inputs
-from meshchat.web.auth import Session, Sessions
-from meshchat.web.http import fail, json_body
+from meshchat.web.access import check_channel, current, seen_by
+from meshchat.web.auth import Sessions
+from meshchat.web.http import fail
 from meshchat.web.login import dm_reader, refuse_unbound_reader, require_session
-from meshchat.web.messages import created
+from meshchat.web.messages import yours
 from meshchat.web.search import SearchApi
 from meshchat.web.unread import UnreadApi
 
@@ -48,21 +50,30 @@ class HistoryApi:
         dm = None
         zone = inputs.zone(q.get("zone"), self.zones)
         if "dm" in q:
-            session = require_session(self.sessions, request, csrf=False)
+            me = require_session(self.sessions, request, csrf=False)
             if await dm_reader(self.sessions, request, zone) is None:
-                refuse_unbound_reader(session.signer.callsign)
-            dm = (session.signer.callsign, inputs.callsign(q["dm"], "dm"))
+                refuse_unbound_reader(me.signer.callsign)
+            dm = (me.signer.callsign, inputs.callsign(q["dm"], "dm"))
+        channel = inputs.channel(q["channel"]) if "channel" in q else None
+        session = current(self.sessions, request)
+        if channel is not None:
+            await check_channel(self.store, session, zone, channel)
         query = MessageQuery(
             zone=zone,
-            channel=inputs.channel(q["channel"]) if "channel" in q else None,
+            channel=channel,
             limit=inputs.limit(q),
             before=inputs.hex_id(q["before"], "before") if "before" in q else None,
             after=inputs.hex_id(q["after"], "after") if "after" in q else None,
             since_ts=inputs.since(q, wall_ms()),
             dm=dm,
         )
-        views = await self.store.messages(query)
-        return web.json_response({"messages": [v.to_json() for v in views]})
+        views = await self.store.messages(query, await seen_by(self.store, session, zone))
+        return web.json_response(
+            {
+                "messages": [v.to_json() for v in views],
+                "yours": await yours(self.store, session, views),
+            }
+        )
 
     async def _thread(self, request: web.Request) -> web.Response:
         """``GET /api/v1/messages?thread=ID``: a message and its replies, oldest first."""
@@ -70,11 +81,17 @@ class HistoryApi:
         if set(q) - {"zone", "thread"}:
             fail(400, "conflicting_parameters", "thread takes only zone")
         zone = inputs.zone(q.get("zone"), self.zones)
-        views = await self.store.thread(zone, inputs.hex_id(q["thread"], "thread"))
+        seen = await seen_by(self.store, current(self.sessions, request), zone)
+        views = await self.store.thread(zone, inputs.hex_id(q["thread"], "thread"), seen=seen)
         me = await dm_reader(self.sessions, request, zone)
         # Direct messages stay between their two callsigns here too.
         shown = [v for v in views if v.to is None or me in (v.callsign, v.to)]
-        return web.json_response({"messages": [v.to_json() for v in shown]})
+        return web.json_response(
+            {
+                "messages": [v.to_json() for v in shown],
+                "yours": await yours(self.store, current(self.sessions, request), shown),
+            }
+        )
 
     async def conversations(self, request: web.Request) -> web.Response:
         """``GET /api/v1/dms?zone=`` → ``{conversations: [{callsign, last_ts, count}]}``."""
@@ -91,70 +108,3 @@ class HistoryApi:
                 ],
             }
         )
-
-
-class ChannelsApi:
-    """The channels of a zone and the callsigns known in it."""
-
-    def __init__(
-        self,
-        store: Store,
-        outbox: Outbox,
-        sessions: Sessions,
-        zones: tuple[str, ...],
-        default_channel: str,
-    ) -> None:
-        self.store = store
-        self.outbox = outbox
-        self.sessions = sessions
-        self.zones = zones
-        self.default_channel = default_channel
-
-    async def channels(self, request: web.Request) -> web.Response:
-        """``GET /api/v1/channels?zone=`` → ``{channels: [...]}``."""
-        zone = inputs.zone(request.query.get("zone"), self.zones)
-        views = await self.store.channels(zone)
-        return web.json_response(
-            {
-                "zone": zone,
-                "default": self.default_channel,
-                "channels": [v.to_json() for v in views],
-            }
-        )
-
-    async def create(self, request: web.Request) -> web.Response:
-        """``POST /api/v1/channels {zone?, name, topic?}`` → ``201 {id}``."""
-        session = require_session(self.sessions, request)
-        body = await json_body(request, frozenset({"zone", "name", "topic"}))
-        zone = inputs.zone(body.get("zone"), self.zones)
-        name = inputs.channel(body.get("name"), "name")
-        if not name:
-            fail(400, "bad_channel", "a new channel needs a name")
-        topic = body.get("topic", "")
-        if not isinstance(topic, str) or not schemas.valid_topic(topic):
-            fail(400, "bad_topic", "topic must be at most 500 characters, no control characters")
-        await self._may_set(session, zone, name)
-        record = await self.outbox.channel(session.signer, zone, name, topic)
-        if session.signer.via_node:
-            await self.store.note_authored(record.id, session.device)
-        return created(record)
-
-    async def _may_set(self, session: Session, zone: str, name: str) -> None:
-        """403 unless the channel is new or the session's own (the owner sets the topic)."""
-        owner = await self.store.channel_owner(zone, name)
-        if owner is None:
-            return
-        signer = session.signer
-        ours = owner.author == bytes(signer.key.verify_key)
-        if ours and signer.via_node:  # the node's key: that callsign, from that browser
-            ours = owner.body.get("callsign") == signer.callsign and (
-                await self.store.authored_by(owner.id) == session.device
-            )
-        if not ours:
-            fail(403, "not_channel_owner", f"only the owner of #{name} may set its topic")
-
-    async def callsigns(self, request: web.Request) -> web.Response:
-        """``GET /api/v1/callsigns?zone&prefix`` → known callsigns, for @mention completion."""
-        zone = inputs.zone(request.query.get("zone"), self.zones)
-        prefix = request.query.get("prefix", "").strip().upper()[:20]
-        return web.json_response({"callsigns": await self.store.callsigns(zone, prefix)})

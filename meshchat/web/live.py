@@ -24,10 +24,13 @@ from meshchat.records import Record
 from meshchat.store.db import Store
 from meshchat.tasks import TaskGroup
 from meshchat.timing import Timing
-from meshchat.web import inputs
+from meshchat.web import inputs, liveevents
+from meshchat.web.access import reader_key
 from meshchat.web.auth import Session, Sessions
 from meshchat.web.http import fail
+from meshchat.web.livegate import LiveGate
 from meshchat.web.login import Visits, reads_dms, require_session, same_origin
+from meshchat.web.presence import presence_json
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,7 @@ class LiveHub:
         self.typing_out = typing_out  # carries a local typing notice on to the peers
         self.timing = timing
         self.tasks = tasks  # closes the sockets of tabs too slow to keep up
+        self.gate = LiveGate(store)  # what each socket may be told (DESIGN §10)
         self._sockets: set[_Socket] = set()
         self._cursors: dict[str, int] = dict.fromkeys(zones, 0)
         self._wake = asyncio.Event()
@@ -98,6 +102,8 @@ class LiveHub:
         """Fan out stored changes as they come, and presence when it changes."""
         top = await self.store.last_seq()
         self._cursors = dict.fromkeys(self.zones, top)
+        for zone in self.zones:
+            await self.gate.refresh(zone)
         presence = asyncio.get_running_loop().create_task(self._presence_loop())
         try:
             while True:
@@ -116,6 +122,7 @@ class LiveHub:
             # that opens later replays from its own cursor.
             self._cursors[zone] = await self.store.last_seq()
             return
+        await self.gate.refresh(zone)
         while True:
             changes = await self.store.changes(zone, self._cursors[zone], PAGE)
             for event in await self.events(zone, changes):
@@ -129,35 +136,18 @@ class LiveHub:
         self, zone: str, changes: Sequence[tuple[int, str, bytes, bytes | None]]
     ) -> list[dict[str, Any]]:
         """Turn stored changes into ``message`` / ``update`` / ``channel`` events."""
-        out: list[dict[str, Any]] = []
-        for seq, kind, record_id, target in changes:
-            if kind in ("msg", "file", "legacy"):
-                view = await self.store.message(zone, record_id)
-                if view is not None:
-                    out.append({"type": "message", "cursor": seq, "message": view.to_json()})
-            elif kind in ("edit", "react", "delete") and target is not None:
-                view = await self.store.message(zone, target)
-                if view is None and kind == "delete":  # a retracted reaction
-                    reaction = await self.store.get_record(target)
-                    inner = reaction.body.get("target") if reaction is not None else None
-                    if isinstance(inner, bytes):
-                        view = await self.store.message(zone, inner)
-                if view is not None:
-                    out.append({"type": "update", "cursor": seq, "message": view.to_json()})
-            elif kind == "channel":
-                record = await self.store.get_record(record_id)
-                name = record.body.get("name") if record is not None else None
-                for channel in await self.store.channels(zone):
-                    if channel.name == name:
-                        out.append({"type": "channel", "cursor": seq, "channel": channel.to_json()})
-        return out
+        return await liveevents.events(self.store, self.gate, zone, changes)
 
     def _broadcast(self, zone: str, event: dict[str, Any]) -> None:
         text: str | None = None
         for sock in list(self._sockets):
             if sock.zone == zone and sock.sees(event):
-                text = json.dumps(event) if text is None else text
-                self._offer(sock, (event.get("cursor"), text))
+                admitted = self.gate.admit(sock.session, zone, event)
+                if admitted is event:  # as it is: encoded once for every socket
+                    text = json.dumps(event) if text is None else text
+                    self._offer(sock, (event.get("cursor"), text))
+                elif admitted is not None:  # this reader's own version of it
+                    self._offer(sock, (admitted.get("cursor"), json.dumps(admitted)))
 
     def _offer(self, sock: _Socket, frame: tuple[int | None, str]) -> None:
         try:
@@ -174,17 +164,18 @@ class LiveHub:
             for sock in self._sockets:
                 self.presence.seen(sock.session.token)
             for zone in self.zones:
-                self._presence_changes(zone)
+                await self._presence_changes(zone)
 
-    def _presence_changes(self, zone: str) -> None:
+    async def _presence_changes(self, zone: str) -> None:
         """Tell the zone's sockets who came, changed or went since the last time (once)."""
         users = {(u.callsign, u.node): u for u in self.presence.zone(zone)}
-        now = {key: (u.status, u.since) for key, u in users.items()}
+        now = {key: (u.status, u.since, u.key) for key, u in users.items()}
         before = self._shown.get(zone, {})
         if now == before:
             return
         self._shown[zone] = now
-        changed = [users[k].to_wire() for k, v in now.items() if before.get(k) != v]
+        fresh = [users[k] for k, v in now.items() if before.get(k) != v]
+        changed = await presence_json(self.store, zone, fresh)
         gone = [list(k) for k in before if k not in now]
         self._broadcast(zone, {"type": "presence_delta", "set": changed, "gone": gone})
 
@@ -199,9 +190,16 @@ class LiveHub:
             "channel": entry.channel,
             "expires_ms": entry.ttl_ms,
         }
-        self._broadcast(zone, frame)
+        if self.store.access_cached(zone) is None:  # the rules changed: read them first
+            self.tasks.spawn(self._typing_later(zone, frame), "typing after a rule change")
+        else:
+            self._broadcast(zone, frame)
         if local:
             self.typing_out(zone, entry)
+
+    async def _typing_later(self, zone: str, frame: dict[str, Any]) -> None:
+        await self.gate.refresh(zone)
+        self._broadcast(zone, frame)
 
     # -- one socket -----------------------------------------------------------------------
 
@@ -218,7 +216,7 @@ class LiveHub:
         dms = await reads_dms(self.store, session, zone)
         ws = web.WebSocketResponse(heartbeat=self.timing.ws_heartbeat_s, max_msg_size=4096)
         # Present from the moment the tab is connected (nothing is awaited in between).
-        self.presence.opened(session.token, session.signer.callsign)
+        self.presence.opened(session.token, session.signer.callsign, reader_key(session))
         try:
             await ws.prepare(request)
         except BaseException:
@@ -253,7 +251,7 @@ class LiveHub:
                 await sock.ws.send_json({"type": "reset"})
             else:
                 await self._replay(sock)
-            users = [u.to_wire() for u in self.presence.zone(sock.zone)]
+            users = await presence_json(self.store, sock.zone, self.presence.zone(sock.zone))
             await sock.ws.send_json({"type": "presence", "users": users})
             while True:
                 cursor, text = await sock.queue.get()
@@ -267,13 +265,15 @@ class LiveHub:
 
     async def _replay(self, sock: _Socket) -> None:
         """Send what was stored after the socket's cursor, oldest first."""
+        await self.gate.refresh(sock.zone)
         while True:
             changes = await self.store.changes(sock.zone, sock.sent, PAGE)
             if not changes:
                 return
             for event in await self.events(sock.zone, changes):
-                if sock.sees(event):
-                    await sock.ws.send_json(event)
+                admitted = self.gate.admit(sock.session, sock.zone, event)
+                if sock.sees(event) and admitted is not None:
+                    await sock.ws.send_json(admitted)
             sock.sent = changes[-1][0]
 
     async def _receive(self, sock: _Socket) -> None:
@@ -309,6 +309,8 @@ class LiveHub:
                         }
                     )
                     continue
+                if not self.gate.may_type(sock.session, sock.zone, entry.channel):
+                    continue  # not a member of that restricted channel: nobody hears it
                 now = time.monotonic()
                 if now - last_typing >= 1.0:  # at most one per second per socket
                     last_typing = now

@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiohttp import web
 
 from meshchat.outbox import Outbox
 from meshchat.records import Record
 from meshchat.store.db import Store
+from meshchat.store.models import MessageView
+from meshchat.store.resolve import SHOWN_KINDS
 from meshchat.web import inputs
+from meshchat.web.access import check_channel, seen_by
 from meshchat.web.auth import Session, Sessions
 from meshchat.web.http import fail, json_body
 from meshchat.web.idempotency import HEADER, IdempotencyKeys, fingerprint, parse_key
 from meshchat.web.login import require_session
 
 POST_FIELDS = frozenset({"zone", "channel", "text", "reply_to", "to", "geo"})
+
+
+async def yours(store: Store, session: Session | None, views: Sequence[MessageView]) -> list[str]:
+    """Return the ids among ``views`` that ``session`` may edit or delete (as ``_own_target``).
+
+    The UI offers Edit and Delete on these only; the API refuses the rest anyway.
+    """
+    if session is None:
+        return []
+    signer = session.signer
+    key = bytes(signer.key.verify_key).hex()
+    own = [
+        v
+        for v in views
+        if v.author == key
+        and v.callsign == signer.callsign
+        and not v.deleted
+        and v.kind in ("msg", "file")
+    ]
+    if signer.via_node and own:  # the node signs for everyone: only this browser's own
+        posted = await store.authored_among([bytes.fromhex(v.id) for v in own], session.device)
+        own = [v for v in own if bytes.fromhex(v.id) in posted]
+    return [v.id for v in own]
 
 
 def created(record: Record) -> web.Response:
@@ -48,12 +76,15 @@ class MessagesApi:
             fail(400, "missing_field", "channel is required ('' is Everything)")
         text = inputs.text(body.get("text"), "text", self.max_text_bytes)
         channel = inputs.channel(body["channel"])
+        to = inputs.callsign(body["to"], "to") if body.get("to") is not None else None
+        if to is None:  # a post in a restricted channel is its members' to make
+            await check_channel(self.store, session, zone, channel)
         reply_to = None
         if body.get("reply_to") is not None:
             reply_to = inputs.hex_id(body["reply_to"], "reply_to")
-            if await self.store.message(zone, reply_to) is None:
+            seen = await seen_by(self.store, session, zone)
+            if await self.store.message(zone, reply_to, seen) is None:
                 fail(404, "unknown_reply_to", "reply_to names no message in this zone")
-        to = inputs.callsign(body["to"], "to") if body.get("to") is not None else None
         geo = inputs.geo(body["geo"]) if body.get("geo") is not None else None
 
         async def make() -> Record:
@@ -135,7 +166,11 @@ class MessagesApi:
         emoji = body.get("emoji")
         if not isinstance(emoji, str) or not 1 <= len(emoji) <= 32 or not emoji.isprintable():
             fail(400, "bad_emoji", "emoji must be 1-32 printable characters")
-        view = await self.store.message(target.zone, target.id)
+        view = await self.store.message(
+            target.zone, target.id, await seen_by(self.store, session, target.zone)
+        )
+        if view is None and target.kind in SHOWN_KINDS:
+            fail(404, "unknown_message", "no such record on this node")
         for reaction in view.reactions if view is not None else ():
             mine = session.signer.callsign
             if reaction.emoji == emoji and mine in reaction.callsigns:

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import mimetypes
 from importlib import resources
 from importlib.resources.abc import Traversable
 
 from aiohttp import web
 
+from meshchat.web.channels import ChannelsApi
 from meshchat.web.files import FilesApi
-from meshchat.web.history import ChannelsApi, HistoryApi
+from meshchat.web.history import HistoryApi
 from meshchat.web.http import compress_json, error_middleware, security_headers
 from meshchat.web.live import LiveHub
 from meshchat.web.login import LoginApi, Middleware
+from meshchat.web.members import MembersApi
 from meshchat.web.messages import MessagesApi
+from meshchat.web.moderation import ModerationApi
 from meshchat.web.presence import PresenceApi
 from meshchat.web.status import StatusApi
 
@@ -33,6 +35,8 @@ def api_app(
     messages: MessagesApi,
     history: HistoryApi,
     channels: ChannelsApi,
+    members: MembersApi,
+    moderation: ModerationApi,
     status: StatusApi,
     presence: PresenceApi,
     live: LiveHub,
@@ -55,6 +59,10 @@ def api_app(
             web.delete("/reactions/{id}", messages.unreact),
             web.get("/channels", channels.channels),
             web.post("/channels", channels.create),
+            web.post("/channels/{name}/members", members.add),
+            web.delete("/channels/{name}/members/{callsign}", members.remove),
+            web.get("/moderation", moderation.list),
+            web.post("/moderation", moderation.act),
             web.get("/callsigns", channels.callsigns),
             web.get("/dms", history.conversations),
             web.post("/unread", history.unread),
@@ -122,6 +130,21 @@ def _asset(name: str) -> Traversable | None:
     return node if node.is_file() else None
 
 
+# The UI's own kinds of file. Not ``mimetypes``: its first use reads the system's type
+# files on the event loop, and a JavaScript module must be text/javascript everywhere.
+UI_TYPES = {
+    "html": "text/html",
+    "js": "text/javascript",
+    "css": "text/css",
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "ico": "image/x-icon",
+    "json": "application/json",
+    "webmanifest": "application/manifest+json",
+    "woff2": "font/woff2",
+}
+
+
 class UiFiles:
     """Serves the UI's files, read once, with an ETag so a radio link re-sends only a 304."""
 
@@ -135,9 +158,7 @@ class UiFiles:
             if asset is None:
                 return None
             body = await asyncio.to_thread(asset.read_bytes)
-            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            if name.endswith(".js"):
-                content_type = "text/javascript"
+            content_type = UI_TYPES.get(name.rpartition(".")[2], "application/octet-stream")
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
             found = self._cache[name] = (body, content_type, etag)
         return found

@@ -12,9 +12,11 @@ from meshchat.store import search as search_text
 from meshchat.store.db import Store
 from meshchat.store.searchpage import SearchQuery, search
 from meshchat.web import inputs
+from meshchat.web.access import check_channel, current, seen_by
 from meshchat.web.auth import Sessions
 from meshchat.web.http import fail
 from meshchat.web.login import dm_reader
+from meshchat.web.messages import yours
 
 MAX_QUERY = 200
 
@@ -53,6 +55,9 @@ class SearchApi:
             dm = inputs.callsign(q["dm"], "dm") if "dm" in q else None
         if dm is not None and me is None:
             fail(401, "not_logged_in", "log in to search your direct messages")
+        if channel is not None:
+            zone = inputs.zone(q.get("zone"), self.zones)
+            await check_channel(self.store, current(self.sessions, request), zone, channel)
         try:
             return SearchQuery(
                 zone=inputs.zone(q.get("zone"), self.zones),
@@ -71,10 +76,13 @@ class SearchApi:
     async def reply(self, request: web.Request) -> web.Response:
         """Answer one page: ``{messages, total, total_exact, terms, filters}``."""
         query = await self.query(request)
-        page = await search(self.store, query)
+        session = current(self.sessions, request)
+        seen = await seen_by(self.store, session, query.zone)
+        page = await search(self.store, query, seen)
         return web.json_response(
             {
                 "messages": [v.to_json() for v in page.messages],
+                "yours": await yours(self.store, session, page.messages),
                 "total": page.total,
                 "total_exact": page.exact,
                 "terms": page.terms,

@@ -10,6 +10,7 @@ from aiohttp import web
 from meshchat.store.db import Store
 from meshchat.store.unread import CAP, Floors, unread
 from meshchat.web import inputs
+from meshchat.web.access import seen_by
 from meshchat.web.auth import Sessions
 from meshchat.web.http import fail, json_body
 from meshchat.web.login import require_session
@@ -52,7 +53,8 @@ class UnreadApi:
             channels=_floors(body.get("channels"), "channels", inputs.channel),
             dms=_floors(body.get("dms"), "dms", inputs.callsign),
         )
-        found = await unread(self.store, zone, session.signer.callsign, floors)
+        seen = await seen_by(self.store, session, zone)
+        found = await unread(self.store, zone, session.signer.callsign, floors, seen)
         return web.json_response(
             {
                 "zone": zone,

@@ -231,6 +231,12 @@ async def test_channels_counts_and_topics(
         "count": 0,
         "last_ts": None,
         "created_by": bytes(mallory.verify_key).hex(),
+        "restricted": False,
+        "members": [],
+        "roles": {},
+        "you": None,
+        "genesis": chans["empty"].genesis,
+        "contested": False,
     }
 
 

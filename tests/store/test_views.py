@@ -373,6 +373,7 @@ async def test_views_of_each_kind(store: Store, alice: SigningKey) -> None:
     assert set(r) == {
         "id", "ts", "zone", "channel", "callsign", "text", "node", "author", "verified",
         "reply_to", "to", "edited", "deleted", "reactions", "kind", "mentions", "geo", "file",
+        "hidden",
     }  # fmt: skip
     assert (r["reply_to"], r["mentions"], r["geo"]) == (parent.id.hex(), ["BOB"], [-5, 7])
     assert got["filethe map"]["file"] == {

@@ -12,6 +12,7 @@ import yarl
 
 from meshchat import app
 from meshchat.app import RunningNode
+from tests.mesh import QUICK, eventually, link, start_nodes, stop_all, wait_live
 from tests.nodes import ApiClient, node_config, start_node
 
 PASS = "correct horse battery staple"
@@ -56,6 +57,29 @@ async def test_a_callsign_only_message_is_changed_only_from_its_browser(
     assert edited.status == 201
     texts = [m["text"] for m in await mine.messages()]
     assert "still mine" in texts and "taken over" not in texts
+
+
+async def test_pages_say_which_messages_the_session_may_change(clients: list[ApiClient]) -> None:
+    mine, same_callsign, keyed = clients
+    await mine.login("W1AW")
+    await same_callsign.login("W1AW")
+    await keyed.login("K1KEY", PASS)
+    ours = (await mine.post("from my browser")).body["id"]
+    theirs = (await same_callsign.post("from the other browser")).body["id"]
+    signed = (await keyed.post("signed")).body["id"]
+
+    async def yours(api: ApiClient, **params: str) -> set[str]:
+        reply = await api.request("GET", "/api/v1/messages", params=params)
+        assert reply.status == 200, reply
+        return set(reply.body["yours"])
+
+    assert await yours(mine) == {ours}
+    assert await yours(same_callsign) == {theirs}
+    assert await yours(keyed) == {signed}
+    assert await yours(mine, q="browser") == {ours}  # search pages say it too
+    assert await yours(mine, thread=ours) == {ours}
+    await mine.request("DELETE", f"/api/v1/messages/{ours}")
+    assert await yours(mine) == set()  # nothing left to change on a deleted message
 
 
 async def test_the_topic_is_the_owners_to_set(clients: list[ApiClient]) -> None:
@@ -189,3 +213,31 @@ async def test_a_node_behind_a_password_shows_nothing_without_it(tmp_path: Path)
     finally:
         await api.close()
         await node.stop()
+
+
+async def test_the_online_list_marks_a_session_without_the_callsigns_key(tmp_path: Path) -> None:
+    nodes = await start_nodes(tmp_path, 2, QUICK)
+    impostor, real = ApiClient(nodes[1].url), ApiClient(nodes[0].url)
+    try:
+        link(*nodes)
+        await wait_live(nodes)
+        await impostor.login("K2ABC")  # before anyone's key binds it
+        impostor_tab = await impostor.http.ws_connect(impostor.base + "/api/v1/ws")
+        await real.login("K2ABC", PASS)
+        real_tab = await real.http.ws_connect(real.base + "/api/v1/ws")
+        assert (await real.post("the real one")).status == 201
+
+        async def marked() -> bool:
+            listed = (await real.request("GET", "/api/v1/presence")).body["users"]
+            return {(u["node"], u["verified"]) for u in listed if u["callsign"] == "K2ABC"} == {
+                ("n0", "key"),
+                ("n1", "conflict"),
+            }
+
+        await eventually(marked, what="the impostor marked on the real one's node")
+        await impostor_tab.close()
+        await real_tab.close()
+    finally:
+        await impostor.close()
+        await real.close()
+        await stop_all(nodes)

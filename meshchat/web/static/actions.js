@@ -2,6 +2,7 @@
 // thread, react, edit, delete), the reaction picker and the in-place editor. Every
 // control has words: an emoji is never a control's only label (emoji.js).
 
+import { hideActions } from "./access.js";
 import { el } from "./dom.js";
 import { emojiLabel, emojiName, emojiPicker } from "./emoji.js";
 
@@ -85,6 +86,10 @@ export function actionsRow(m, ctx, mine, row) {
   });
   bar.append(reactBtn);
   if (mine) bar.append(el("button", { type: "button", onclick: () => ctx.edit(m) }, "Edit"), deleteButton(m, ctx));
+  for (const hide of hideActions(m)) {
+    bar.append(el("button", { type: "button", class: "danger", title: hide.title, onclick: () => ctx.hide(m, hide.scope) },
+      hide.label));
+  }
   return bar;
 }
 

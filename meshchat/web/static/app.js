@@ -11,8 +11,10 @@
 //   zones.js     login info, the zone switcher    time.js     clocks, dates, day separators
 //   emoji.js     reactions and the picker         icons.js    the controls' SVG icons
 //   actions.js   a row's chips and actions        fold.js     long messages folded
+//   access.js    moderation, refusals, hidden     members.js  a channel's members panel
 // (and the older api, compose, dom, live, messages, notify, sidebar and status modules).
 
+import { loadModeration } from "./access.js";
 import * as api from "./api.js";
 import { showContacts } from "./contacts.js";
 import { closeMenu, wireControls } from "./controls.js";
@@ -21,10 +23,11 @@ import { checkEmojiFont } from "./emoji.js";
 import { liveEvents } from "./events.js";
 import { fillIcons } from "./icons.js";
 import { wireFiles } from "./files.js";
-import { configureList } from "./list.js";
+import { configureList, refreshRow } from "./list.js";
 import { Live } from "./live.js";
+import { wireMembers } from "./members.js";
 import * as notify from "./notify.js";
-import { arrived, configureOutbox, mainBox, resetOutbox } from "./outbox.js";
+import { arrived, configureOutbox, mainBox, resetOutbox, setYoursHandler } from "./outbox.js";
 import { loadOlder } from "./paging.js";
 import { closeSettings, load, loadPrefs, save, showPrefs } from "./prefs.js";
 import { resetPresence } from "./presence.js";
@@ -88,6 +91,10 @@ async function doLogin(ev) {
 }
 
 async function logout() {
+  // The socket goes first: the node closes it on logout, and a socket that reports its
+  // end would show the login form a second time, over a zone already picked there.
+  if (S.live) S.live.close();
+  S.live = null;
   try {
     await api.post("logout");
   } catch (err) {
@@ -105,6 +112,7 @@ function teardown() {
   resetPresence();
   closeThread();
   S.cache.clear();
+  S.yours.clear();
   closeSettings();
 }
 
@@ -155,8 +163,10 @@ async function start(session) {
   showContacts();
   showZones(switchZone);
 
+  await loadModeration();
   S.sidebar = new Sidebar({
     me: session.callsign,
+    viaNode: session.via_node,
     zone: S.zone,
     read,
     floor,
@@ -214,10 +224,12 @@ async function boot() {
   $("reconnect").addEventListener("click", () => S.live && S.live.reconnectNow());
   setInterval(() => S.live && !S.live.ws && showConnection("offline"), 1000); // the countdown
   wireControls();
+  wireMembers();
   wireZones();
   wireFiles();
   wireUploads();
   api.setLoggedOutHandler(() => showLogin("Your session ended: please log in again."));
+  setYoursHandler((id) => refreshRow(id)); // shown before its POST answered: now with its actions
   api.setAnswerHandler(() => S.live && S.live.linkAnswered());
   try {
     const session = await api.get("session", undefined, { quiet401: true });

@@ -1,9 +1,10 @@
 // What each frame of the live socket (docs/live-api.md) does to the page: new and
 // changed messages, channels, presence, typing, and a reset that reloads everything.
 
+import { showRefusal } from "./access.js";
 import * as api from "./api.js";
 import { $ } from "./dom.js";
-import { addRows, refreshReplies, refreshRow } from "./list.js";
+import { addRows, refreshReplies, refreshRow, removeRow, resetList, systemLine } from "./list.js";
 import * as notify from "./notify.js";
 import { arrivedLive } from "./outbox.js";
 import { clearTyping, onPresence, onPresenceDelta, onTyping } from "./presence.js";
@@ -31,8 +32,13 @@ export function liveEvents() {
         onUpdate(ev.message);
         break;
       case "channel":
-        S.sidebar.upsertChannel(ev.channel);
-        if (S.view.kind === "channel" && S.view.name === ev.channel.name) showHead();
+        onChannel(ev.channel);
+        break;
+      case "hidden":
+        removeRow(ev.id);
+        break;
+      case "banned":
+        onBanned(ev.author);
         break;
       case "presence":
         onPresence(ev.users);
@@ -52,6 +58,34 @@ export function liveEvents() {
   };
 }
 
+/** A channel changed: a new member learns it was invited, a removed one that it was. */
+function onChannel(c) {
+  const known = S.sidebar.channel(c.name);
+  const here = S.view.kind === "channel" && S.view.name === c.name;
+  S.sidebar.upsertChannel(c);
+  if (c.gone) {
+    if (here) {
+      resetList();
+      showHead();
+      showRefusal({ message: `You are no longer a member of #${c.name}.` });
+    } else systemLine(`You are no longer a member of #${c.name}.`);
+    return;
+  }
+  if (c.restricted && c.you && (!known || !known.you)) {
+    systemLine(`You were invited to #${c.name} (members only).`);
+  }
+  if (here) showHead();
+}
+
+/** A zone operator banned ``author``: its messages leave the list (not one's own). */
+function onBanned(author) {
+  if (author === S.me.key) return; // its author still sees them, marked, after a reload
+  for (const id of [...S.shown]) {
+    const m = S.cache.get(id);
+    if (m && m.author === author) removeRow(id);
+  }
+}
+
 /** The node cannot replay from our cursor (those records were pruned): reload it all. */
 async function refreshAll() {
   try {
@@ -68,7 +102,7 @@ function onMessage(m, cursor) {
   S.cache.put(m);
   arrivedLive(m);
   if (known) return onUpdate(m); // already loaded over HTTP, or a repeat
-  const mine = m.callsign === S.me.callsign;
+  const mine = m.callsign === S.me.callsign && m.verified !== "conflict"; // an impostor is not me
   const visible = inView(m) && S.atLive && !document.hidden && $("status-page").hidden;
   if (inView(m) && S.atLive) addRows([m], false);
   else if (inView(m)) $("to-latest").hidden = false;
@@ -90,7 +124,9 @@ function onUpdate(m) {
 
 function alertUser(m) {
   if (S.prefs.sound) notify.chirp();
-  const title = m.to ? `Direct message from ${m.callsign}` : `${m.callsign} mentioned you`;
+  // An impostor's mention says so: the sender may not be who the callsign claims.
+  const who = m.verified === "conflict" ? `${m.callsign} (⚠ unverified)` : m.callsign;
+  const title = m.to ? `Direct message from ${who}` : `${who} mentioned you`;
   notify.desktop(title, m.text, () => {
     location.hash = m.to ? dmHash(m.callsign) : channelHash(m.channel);
   });

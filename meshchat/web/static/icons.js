@@ -27,6 +27,7 @@ const PATHS = {
   refresh: ["M20 12a8 8 0 1 1-2.3-5.7", "M20 4v5h-5"],
   check: ["M5 12.5l4.5 4.5L19 7.5"],
   alert: ["M12 3l9.5 17h-19z", "M12 10v4.5", "M12 17.5h.01"],
+  lock: ["M6 11h12v9H6z", "M8.5 11V8a3.5 3.5 0 0 1 7 0v3"],
 };
 
 /** An icon by name, hidden from assistive technology (its control carries the words). */

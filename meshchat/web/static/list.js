@@ -6,6 +6,7 @@
 // Opening a thread and paging back are other modules' work, and both of those draw rows
 // with this one: app.js hands the two in through configureList, so no import cycle forms.
 
+import { hideMessage } from "./access.js";
 import { startEdit } from "./actions.js";
 import * as api from "./api.js";
 import { $, clear, el } from "./dom.js";
@@ -35,6 +36,8 @@ export function rowContext() {
   return {
     me: S.me.callsign,
     myKey: S.me.key,
+    viaNode: S.me.via_node,
+    yours: S.yours,
     showChannel: S.view.kind === "all" || S.view.kind === "search",
     lookup: (id) => S.cache.get(id),
     replies: (id) => S.cache.replyCount(id),
@@ -52,6 +55,7 @@ export function rowContext() {
       }
     },
     remove: (m) => act(() => api.del(`messages/${m.id}`)),
+    hide: (m, scope) => act(() => hideMessage(m, scope)),
   };
 }
 
@@ -160,6 +164,16 @@ export function refreshRow(id) {
   old.replaceWith(row);
   S.rows.set(id, row);
   settleFolds(row.parentNode || row);
+}
+
+/** Take message ``id`` out of the main list (hidden by an operator, its author banned). */
+export function removeRow(id) {
+  const row = S.rows.get(id);
+  if (!row) return;
+  row.remove();
+  S.rows.delete(id);
+  S.shown = S.shown.filter((x) => x !== id);
+  placeDays($("messages"));
 }
 
 /** Redraw the shown replies to ``id``: they quote it. */

@@ -2,6 +2,7 @@
 // long, right to left when it is written so), location, reactions and the actions the
 // viewer may take. Everything user-written is text.
 
+import { hiddenNote } from "./access.js";
 import { actionsRow, reactionsRow } from "./actions.js";
 import { el, formatText, maidenhead } from "./dom.js";
 import { foldable } from "./fold.js";
@@ -69,11 +70,14 @@ function head(m, ctx) {
  * edit, remove.
  */
 export function messageRow(m, ctx) {
-  const mine = m.callsign === ctx.me && m.author === ctx.myKey && m.kind === "msg";
+  // Signed by my key; for a callsign-only login, posted from this very browser (the node
+  // signs for every callsign-only user, and only the posting browser may change a post).
+  const mine = m.callsign === ctx.me && m.author === ctx.myKey && m.kind === "msg" &&
+    (!ctx.viaNode || (ctx.yours && ctx.yours.has(m.id)));
   const mentionsMe =
     !mine && ((m.mentions || []).includes(ctx.me) || (m.to === ctx.me && m.callsign !== ctx.me));
   const row = el("article", {
-    class: ["msg", mine && "mine", mentionsMe && "mentioned", m.deleted && "deleted"]
+    class: ["msg", mine && "mine", mentionsMe && "mentioned", m.deleted && "deleted", m.hidden && "hidden-msg"]
       .filter(Boolean)
       .join(" "),
     id: "m-" + m.id,
@@ -110,6 +114,8 @@ export function messageRow(m, ctx) {
     row.append(el("div", { class: "muted file" }, icon("clip"), ` ${m.file.name || "file"} (${m.file.size || "?"} bytes)`));
   }
   if (m.geo && !m.deleted) row.append(geoLine(m.geo));
+  const note = hiddenNote(m);
+  if (note) row.append(note);
 
   if (!m.deleted) row.append(reactionsRow(m, ctx));
   if (!m.deleted) row.append(actionsRow(m, ctx, mine, row));

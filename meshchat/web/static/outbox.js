@@ -44,6 +44,12 @@ export function enqueue(body, place) {
   pump();
 }
 
+let onYours = () => {};
+/** ``fn(id)`` is told of each message this browser posted (its row may need its actions). */
+export function setYoursHandler(fn) {
+  onYours = fn;
+}
+
 function describe(err) {
   if (err.status === 413) return "too long for the mesh (about 30 KB at most)";
   if (err.status === 0) return "the node did not answer";
@@ -61,6 +67,8 @@ async function pump() {
         const reply = await api.post("messages", e.body, { "Idempotency-Key": e.key });
         e.id = reply.id;
         e.state = "sent"; // shown as sent until its record arrives (live or paged)
+        S.yours.add(reply.id);
+        onYours(reply.id);
       } catch (err) {
         e.state = "failed";
         e.error = describe(err);

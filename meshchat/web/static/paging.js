@@ -3,11 +3,12 @@
 // neighbours. Only the newest request counts: the answer for a view left meanwhile, or
 // one overtaken by a later jump, is dropped.
 
+import { showRefusal } from "./access.js";
 import * as api from "./api.js";
 import { $, el } from "./dom.js";
 import { addRows, placeOlderButton, resetList, systemLine } from "./list.js";
 import { loadSearch } from "./search.js";
-import { S } from "./state.js";
+import { noteYours, S } from "./state.js";
 import { updateTitle, viewParams } from "./view.js";
 
 const PAGE = 50;
@@ -18,6 +19,7 @@ let loadToken = 0;
 
 async function fetchPage(extra) {
   const reply = await api.get("messages", { ...viewParams(), limit: PAGE, ...extra });
+  noteYours(reply);
   for (const m of reply.messages) S.cache.put(m);
   return reply.messages;
 }
@@ -29,7 +31,8 @@ async function withLoading(fn) {
   try {
     await fn(() => token === loadToken);
   } catch (err) {
-    if (token === loadToken) systemLine("Could not load messages: " + err.message);
+    if (token === loadToken && err.status === 403) showRefusal(err);
+    else if (token === loadToken) systemLine("Could not load messages: " + err.message);
   } finally {
     if (token === loadToken) loading = false;
   }
@@ -112,6 +115,8 @@ export function loadAround(m) {
       api.get("messages", { ...viewParams(), limit: CONTEXT, after: m.id }),
     ]);
     if (!current()) return;
+    noteYours(before);
+    noteYours(after);
     resetList();
     const msgs = [...before.messages, m, ...after.messages];
     for (const x of msgs) S.cache.put(x);

@@ -8,7 +8,7 @@ import { $, clear, el } from "./dom.js";
 import { settleFolds } from "./fold.js";
 import { resetList, rowContext } from "./list.js";
 import { messageRow } from "./messages.js";
-import { S } from "./state.js";
+import { noteYours, S } from "./state.js";
 import { placeDays } from "./time.js";
 
 const PAGE = 50;
@@ -98,6 +98,7 @@ export async function loadSearch(current) {
   const q = S.view.q;
   const reply = await api.get("messages", { zone: S.zone, q, limit: PAGE });
   if (!current()) return;
+  noteYours(reply);
   resetList();
   S.hasOlder = false;
   S.atLive = false;
@@ -118,6 +119,7 @@ export async function loadMoreResults() {
   if (button) button.disabled = true;
   try {
     const reply = await api.get("messages", { zone: S.zone, q: shown.q, limit: PAGE, before: shown.oldest });
+    noteYours(reply);
     if (S.view.kind !== "search" || S.view.q !== shown.q) return;
     if (reply.messages.length) shown.oldest = reply.messages[0].id;
     appendRows(reply.messages);

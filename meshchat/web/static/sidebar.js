@@ -7,7 +7,12 @@
 
 import { $, clear, el, normalizeCallsign, CALLSIGN_RULE } from "./dom.js";
 import * as api from "./api.js";
+import { icon } from "./icons.js";
 import { fullStamp, timeText } from "./time.js";
+
+const KEY_NEEDED =
+  "A members-only channel needs your own key: log in with a passphrase. A login without one is " +
+  "signed by this node and holds no rights.";
 
 let active = null; // the sidebar of the current login (the forms are wired once)
 
@@ -26,9 +31,10 @@ export class Sidebar {
    * ``read``: {c: {channel: ms}, d: {callsign: ms}} as saved; ``floor``: read up to here
    * wherever ``read`` says nothing (the last visit, or now on a first one).
    */
-  constructor({ me, zone, read, floor, dms, onSave, onPick }) {
+  constructor({ me, zone, read, floor, dms, onSave, onPick, viaNode }) {
     active = this;
     this.me = me;
+    this.viaNode = !!viaNode; // a callsign-only login: no rights, no restricted channel
     this.zone = zone;
     this.read = { c: { ...(read && read.c) }, d: { ...(read && read.d) } };
     this.floor = floor;
@@ -72,8 +78,17 @@ export class Sidebar {
   }
 
   upsertChannel(c) {
+    if (c.gone) return this.removeChannel(c.name);
     const old = this.channels.get(c.name);
-    this.channels.set(c.name, { ...old, ...c, count: Math.max(c.count, old ? old.count : 0) });
+    this.channels.set(c.name, { ...old, ...c, count: Math.max(c.count || 0, old ? old.count : 0) });
+    this.render();
+  }
+
+  /** Forget a channel this user may no longer read (removed from its members). */
+  removeChannel(name) {
+    this.channels.delete(name);
+    this.unread.delete("c:" + name);
+    this.mentions.delete("c:" + name);
     this.render();
   }
 
@@ -159,7 +174,7 @@ export class Sidebar {
 
   // -- drawing ------------------------------------------------------------------------
 
-  item(key, label, hash, selected, title) {
+  item(key, label, hash, selected, title, restricted) {
     const unread = this.unread.get(key) || 0;
     const mentions = this.mentions.get(key) || 0;
     const link = el(
@@ -175,6 +190,8 @@ export class Sidebar {
         },
       },
       el("span", { class: "nav-label" }, label),
+      restricted ? icon("lock", "lock-icon") : null,
+      restricted ? el("span", { class: "visually-hidden" }, " (members only)") : null,
       mentions ? el("span", { class: "badge mention-badge", title: `${mentions} mention${mentions > 1 ? "s" : ""}` },
         "@", el("span", { class: "visually-hidden" }, ` ${mentions} mentions`)) : null,
       unread ? el("span", { class: "badge" }, String(unread), el("span", { class: "visually-hidden" }, " unread")) : null,
@@ -201,8 +218,9 @@ export class Sidebar {
     const names = [...this.channels.keys()].filter((n) => n).sort((a, b) => a.localeCompare(b));
     for (const name of names) {
       const c = this.channels.get(name);
+      const title = c.restricted ? `Members only. ${c.topic || ""}`.trim() : c.topic || null;
       list.append(this.item("c:" + name, "# " + name, "#/c/" + encodeURIComponent(name),
-        cur && cur.kind === "channel" && cur.name === name, c.topic || null));
+        cur && cur.kind === "channel" && cur.name === name, title, c.restricted));
     }
     const dmList = $("dm-list");
     clear(dmList);
@@ -218,16 +236,22 @@ export class Sidebar {
     clear(box);
     const sorted = [...users].sort((a, b) => a.callsign.localeCompare(b.callsign) || a.node.localeCompare(b.node));
     for (const u of sorted) {
-      const you = u.callsign === this.me;
+      // A callsign bound to a key, online from a session without it, is not its owner:
+      // marked as its messages would be, and never taken for oneself.
+      const conflict = u.verified === "conflict";
+      const you = u.callsign === this.me && !conflict;
       box.append(
         el(
           "li",
-          { class: "person", title: `${u.callsign} on ${u.node}, ${u.status} since ${fullStamp(u.since)}` },
+          { class: conflict ? "person conflict" : "person", title: `${u.callsign} on ${u.node}, ${u.status} since ${fullStamp(u.since)}` },
           el("span", { class: `dot ${u.status}`, "aria-hidden": "true" }),
           you
             ? el("span", { class: "who" }, u.callsign + " (you)")
             : el("button", { type: "button", class: "who link-btn", "aria-label": `Message ${u.callsign} directly`,
                 onclick: () => this.onPick("#/dm/" + encodeURIComponent(u.callsign)) }, u.callsign),
+          conflict
+            ? el("span", { class: "trust t-conflict", title: `${u.callsign} signs with a key in this zone, and this session on ${u.node} does not hold it: it may not be ${u.callsign}` }, "⚠ unverified")
+            : null,
           el("span", { class: "where" }, `${u.status} · ${u.node} · since `, timeText(u.since)),
         ),
       );
@@ -253,18 +277,33 @@ export class Sidebar {
     $("dm-cancel").onclick = () => {
       $("dm-form").hidden = true;
     };
+    $("channel-restricted").onchange = () => {
+      $("channel-members-row").hidden = !$("channel-restricted").checked;
+      $("channel-error").textContent = $("channel-restricted").checked && active.viaNode ? KEY_NEEDED : "";
+    };
     $("channel-form").onsubmit = async (ev) => {
       ev.preventDefault();
       const name = $("channel-name").value.trim();
       const topic = $("channel-topic").value.trim();
+      const restricted = $("channel-restricted").checked;
       $("channel-error").textContent = "";
       if (!name) return;
+      const raw = restricted ? $("channel-members").value.split(/[\s,;]+/).filter(Boolean) : [];
+      const members = raw.map(normalizeCallsign);
+      const bad = raw.find((_, i) => !members[i]);
+      if (bad) {
+        $("channel-error").textContent = `“${bad}” is not a callsign. ${CALLSIGN_RULE}`;
+        return;
+      }
+      const body = { zone: active.zone, name, topic };
+      if (restricted) Object.assign(body, { restricted, members });
       try {
-        await api.post("channels", { zone: active.zone, name, topic });
+        await api.post("channels", body);
         $("channel-form").hidden = true;
-        $("channel-name").value = "";
-        $("channel-topic").value = "";
-        active.upsertChannel({ name, topic, count: 0, last_ts: null });
+        for (const id of ["channel-name", "channel-topic", "channel-members"]) $(id).value = "";
+        $("channel-restricted").checked = false;
+        $("channel-members-row").hidden = true;
+        active.upsertChannel({ name, topic, count: 0, last_ts: null, restricted });
         active.onPick("#/c/" + encodeURIComponent(name));
       } catch (err) {
         $("channel-error").textContent = err.message;

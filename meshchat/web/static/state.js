@@ -13,6 +13,7 @@ export const S = {
   sidebar: null,
   composer: null,
   prefs: {}, // {joins, sound}: prefs.js
+  moderation: { zone_operator: false, node_operator: false }, // access.js
   // -- what is shown (router.js) --
   view: { kind: "all", name: "" }, // all | channel | dm | search
   // -- messages --
@@ -22,4 +23,12 @@ export const S = {
   hasOlder: false, // the node has messages before the first shown (paging.js)
   atLive: true, // the list ends at the newest message, so live ones join it (paging.js)
   lastScrollTop: 0, // tells a scroll up from a scroll down (list.js, paging.js, controls.js)
+  // Ids of the messages this session may edit and delete: for a callsign-only login, only
+  // those its own browser posted (the pages say which in ``yours``; outbox.js adds its own).
+  yours: new Set(),
 };
+
+/** Take a page's ``yours`` list into ``S.yours``. */
+export function noteYours(reply) {
+  for (const id of (reply && reply.yours) || []) S.yours.add(id);
+}

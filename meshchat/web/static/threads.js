@@ -8,7 +8,7 @@ import { settleFolds } from "./fold.js";
 import { order, rowContext } from "./list.js";
 import { messageRow } from "./messages.js";
 import { draw as drawPending, enqueue, threadBox } from "./outbox.js";
-import { S } from "./state.js";
+import { noteYours, S } from "./state.js";
 import { placeDays } from "./time.js";
 
 let threadRoot = null; // id of the first message of the open thread, null when closed
@@ -37,6 +37,7 @@ export function openThread(id) {
   api
     .get("messages", { zone: S.zone, thread: root })
     .then((reply) => {
+      noteYours(reply);
       for (const m of reply.messages) if (!S.cache.has(m.id)) S.cache.put(m);
       if (threadRoot === root) renderThread();
     })

@@ -2,6 +2,7 @@
 // messages belong in it, what it asks the node for, its heading and the tab's title.
 
 import { $ } from "./dom.js";
+import { showMembers } from "./members.js";
 import { showScope } from "./search.js";
 import { S } from "./state.js";
 
@@ -26,20 +27,30 @@ export function viewParams() {
   return p;
 }
 
+let headFor = null; // the view the head was last drawn for
+
 export function showHead() {
   const v = S.view;
   const title = $("view-title");
   const topic = $("view-topic");
   $("topic-form").hidden = true;
-  $("edit-topic").hidden = v.kind !== "channel";
+  const ch = v.kind === "channel" ? S.sidebar.channel(v.name) : null;
+  // A channel with roles: its owner and operators set the topic; others are not offered it.
+  const ruled = ch && Object.keys(ch.roles || {}).length > 0;
+  $("edit-topic").hidden = v.kind !== "channel" || (ruled && !["owner", "operator"].includes(ch.you));
   $("composer").hidden = v.kind === "search";
   $("typing").hidden = v.kind === "search";
   document.body.classList.toggle("searching", v.kind === "search");
   showScope(v);
+  $("view-lock").hidden = !(ch && ch.restricted);
+  const place = `${v.kind}\n${v.name}`;
+  if (place !== headFor) $("members-panel").hidden = true; // a new view starts it closed
+  headFor = place;
+  showMembers();
   if (v.kind === "channel") {
-    const ch = S.sidebar.channel(v.name);
     title.textContent = "#" + v.name;
     topic.textContent = ch && ch.topic ? ch.topic : "No topic yet.";
+    if (ch && ch.restricted) topic.textContent = `Members only · ${topic.textContent}`;
     $("message-input").placeholder = `Message #${v.name}`;
   } else if (v.kind === "all") {
     title.textContent = "Everything";
@@ -47,7 +58,9 @@ export function showHead() {
     $("message-input").placeholder = "Message Everything";
   } else if (v.kind === "dm") {
     title.textContent = "Direct: " + v.name;
-    topic.textContent = `Only you and ${v.name} see these messages.`;
+    // The truth (DESIGN §3): amateur radio forbids encryption, so every node stores these.
+    topic.textContent = `Not private: shown in this app only to you and ${v.name}, but stored ` +
+      "unencrypted on every node of the zone and readable by their operators.";
     $("message-input").placeholder = `Message ${v.name}`;
   } else {
     title.textContent = "Search";
