@@ -116,11 +116,14 @@ class Broadcast:
             missing = [p for p in missing if p not in self._recent]
         return missing
 
-    def pushed(self, caller: str, address: str, results: Sequence[str]) -> None:
-        """A peer pushed to us: nothing new prunes our link to it, anything new grafts it."""
+    def pushed(self, caller: str, address: str, results: Sequence[str], keep: bool = False) -> bool:
+        """A peer pushed to us: nothing new prunes our link to it, anything new grafts it.
+
+        Return True when nothing was new but the link stays eager (our last one, or the
+        caller's, which it says with ``keep``): the reply then asks it to keep it too.
+        """
         link = self.find_link(caller, address)
-        if link is not None:
-            link.mode.took(results)
+        return link is not None and link.mode.took(results, keep)
 
     # -- watchers -------------------------------------------------------------------------
 

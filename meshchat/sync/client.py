@@ -33,7 +33,7 @@ from meshchat.sync.replies import (
     ReconcileReply,
     WatchReply,
 )
-from meshchat.sync.wire import CONTACT_ID_CHARS, MSGPACK, NODE_HEADER, PREFIX
+from meshchat.sync.wire import CONTACT_ID_CHARS, KEEP_HEADER, MSGPACK, NODE_HEADER, PREFIX
 
 T = TypeVar("T")
 MAX_REPLY_BYTES = 4 * 1024 * 1024
@@ -89,6 +89,7 @@ class PeerClient:
         body: Any = None,
         query: dict[str, Any] | None = None,
         timeout_s: float | None = None,
+        extra: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one request and return the decoded msgpack reply; PeerError on any failure."""
         path_qs = f"{self.base_path}{PREFIX}/{route}"
@@ -101,6 +102,7 @@ class PeerClient:
             headers[NODE_HEADER] = self.node_id[:CONTACT_ID_CHARS]
         if body is not None:
             headers["Content-Type"] = MSGPACK
+        headers.update(extra or {})
         if bodyenc.TOKEN in self.peer.encodings:
             packed = bodyenc.deflate(data) if route in SENDS_RECORDS else None
             if packed is not None:
@@ -216,7 +218,12 @@ class PeerClient:
         if isinstance(request, wire.Range):
             answer = await self.call("GET", "range", query=request.to_query())
             return _parse("range", RangeReply.parse, answer)
-        answer = await self.call("POST", "put", request.to_wire())
+        return await self.push(request)
+
+    async def push(self, request: wire.Put, keep: bool = False) -> PutReply:
+        """Send a put; ``keep`` asks the peer to keep the link eager even if nothing is new."""
+        extra = {KEEP_HEADER: "1"} if keep else None
+        answer = await self.call("POST", "put", request.to_wire(), extra=extra)
         reply = _parse("put", PutReply.parse, answer)
         if len(reply.results) != len(request.records):
             raise PeerError("put: results do not match the records sent")

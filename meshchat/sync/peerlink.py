@@ -51,6 +51,8 @@ class LinkContext:
     met: Callable[[str, Sequence[str]], None]
     # Which announced id prefixes are not stored here (``Broadcast.lacking``).
     lacking: Lacking
+    # Whether a link mode is the node's last live eager one (``SyncScheduler.sole``).
+    sole: Callable[[LinkMode], bool] = lambda mode: False
 
 
 class PeerLink:
@@ -61,7 +63,7 @@ class PeerLink:
         self.client = client
         self.peer = client.peer
         # Eager (whole records) or lazy (ids only) in both directions (docs/decisions.md).
-        self.mode = LinkMode(changes=self.peer.link_changes)
+        self.mode = LinkMode(changes=self.peer.link_changes, sole=ctx.sole)
         timing = ctx.timing
         self.pusher = Pusher(
             client, timing.push_delay_s, self._push_failed, self.mode, timing.announce_delay_s

@@ -23,15 +23,28 @@ from meshchat.sync.session import put_batches
 PUSH_QUEUE = 10_000
 
 
+def _never_sole(mode: LinkMode) -> bool:
+    del mode
+    return False
+
+
 class LinkMode:
     """Whether a link carries whole records (eager) or ids only (lazy); shared both ways.
 
-    Each change is counted by its cause in ``changes`` (the status page shows them).
+    ``sole`` tells whether a mode is the node's last live eager link: that one is kept
+    through a duplicate, so no node drops out of the tree (docs/decisions.md). Each
+    change is counted by its cause in ``changes`` (the status page shows them).
     """
 
-    def __init__(self, eager: bool = True, changes: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        eager: bool = True,
+        changes: dict[str, int] | None = None,
+        sole: Callable[[LinkMode], bool] = _never_sole,
+    ) -> None:
         self.eager = eager
         self.changes = changes if changes is not None else {}
+        self.sole = sole
 
     def set(self, eager: bool, cause: str) -> None:
         """Make the link eager (a graft) or lazy (a prune), counting a change by ``cause``."""
@@ -39,14 +52,22 @@ class LinkMode:
             self.eager = eager
             self.changes[cause] = self.changes.get(cause, 0) + 1
 
-    def took(self, results: Sequence[str]) -> None:
-        """Follow a push's outcome: nothing new → lazy, anything new → eager (Plumtree)."""
+    def took(self, results: Sequence[str], keep: bool = False) -> bool:
+        """Follow a push's outcome: nothing new → lazy, anything new → eager (Plumtree).
+
+        Not when nothing was new but the other end asks to ``keep`` the link, or it is
+        our last eager link: then it stays eager, and True says so.
+        """
         if not results:
-            return
+            return False
         if "ok" in results:
             self.set(True, "graft_new")
         elif all(r == "dup" for r in results):
+            if self.eager and (keep or self.sole(self)):
+                self.changes["kept"] = self.changes.get("kept", 0) + 1
+                return True
             self.set(False, "prune_dup")
+        return False
 
 
 class Pusher:
@@ -119,10 +140,14 @@ class Pusher:
             self._sending = True
             try:
                 results: list[str] = []
+                keep = False
                 for zone, envelopes in by_zone.items():
                     for chunk in put_batches(envelopes):
-                        results += (await self.client.send(wire.Put(zone, chunk))).results
-                self.mode.took(results)
+                        sole = self.mode.eager and self.mode.sole(self.mode)
+                        reply = await self.client.push(wire.Put(zone, chunk), keep=sole)
+                        results += reply.results
+                        keep = keep or reply.keep
+                self.mode.took(results, keep)
             except PeerError as exc:
                 # The records are safe here; anti-entropy delivers them once the peer is back.
                 self.on_failure(exc)

@@ -253,9 +253,12 @@ class SyncServer:
             self.contacts.heard(caller, request.remote or "", time.time())
         origin = f"peer:{(caller or request.remote or '?')[:64]}"
         results = await self.ingestor.submit(req.records, origin)
+        keep = False
         if caller and self.broadcast is not None:
-            self.broadcast.pushed(caller, plain_address(request.remote or ""), results)
-        return reply(PutReply(tuple(results)).to_wire())
+            asked = request.headers.get(wire.KEEP_HEADER) == "1"  # the caller's last link
+            address = plain_address(request.remote or "")
+            keep = self.broadcast.pushed(caller, address, results, asked)
+        return reply(PutReply(tuple(results), keep).to_wire())
 
     async def range(self, request: web.Request) -> web.Response:
         """``GET /sync/v1/range?zone&after_ts&after_id&limit``: a bootstrap page."""

@@ -38,6 +38,8 @@ PROTOCOL = 1
 PREFIX = "/sync/v1"
 MSGPACK = "application/msgpack"
 NODE_HEADER = "X-Meshchat-Node"  # who claims to call (put, presence; reconcile: a prefix)
+# On a put: this link is the caller's last eager one, keep it (docs/decisions.md).
+KEEP_HEADER = "X-Meshchat-Keep"
 CONTACT_ID_CHARS = 16  # a reconcile names its sender by this many hex digits of its key
 MAX_NEG_BYTES = 64 * 1024 + 1024  # a frame is at most 64 KiB (config bound) plus slack
 MAX_GET_IDS = 1024
