@@ -55,18 +55,21 @@ class LinkMode:
     def took(self, results: Sequence[str], keep: bool = False) -> bool:
         """Follow a push's outcome: nothing new → lazy, anything new → eager (Plumtree).
 
-        Not when nothing was new but the other end asks to ``keep`` the link, or it is
-        our last eager link: then it stays eager, and True says so.
+        Not when nothing was new but the other end asks to ``keep`` the link (it is its
+        last eager one), or it is our last eager link: then the link stays eager, or is
+        grafted when ``keep`` finds it lazy, and True says so. A put of no records with
+        ``keep`` is such a graft (the other end kept a link we had pruned).
         """
-        if not results:
-            return False
-        if "ok" in results:
-            self.set(True, "graft_new")
-        elif all(r == "dup" for r in results):
-            if self.eager and (keep or self.sole(self)):
-                self.changes["kept"] = self.changes.get("kept", 0) + 1
+        if not results or all(r == "dup" for r in results):
+            if keep or (results and self.eager and self.sole(self)):
+                if self.eager:
+                    self.changes["kept"] = self.changes.get("kept", 0) + 1
+                self.set(True, "graft_asked")
                 return True
-            self.set(False, "prune_dup")
+            if results:
+                self.set(False, "prune_dup")
+        elif "ok" in results:
+            self.set(True, "graft_new")
         return False
 
 
@@ -147,7 +150,9 @@ class Pusher:
                         reply = await self.client.push(wire.Put(zone, chunk), keep=sole)
                         results += reply.results
                         keep = keep or reply.keep
-                self.mode.took(results, keep)
+                if self.mode.took(results, keep) and not keep:
+                    # We kept our last eager link but the other end pruned it: graft it.
+                    await self.client.push(wire.Put(zone, ()), keep=True)
             except PeerError as exc:
                 # The records are safe here; anti-entropy delivers them once the peer is back.
                 self.on_failure(exc)

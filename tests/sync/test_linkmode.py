@@ -24,12 +24,24 @@ def test_the_other_end_asking_to_keep_keeps_the_link() -> None:
     assert mode.eager and mode.changes == {"kept": 1}
 
 
-def test_a_lazy_link_is_not_kept_and_anything_new_grafts_it() -> None:
+def test_a_lazy_link_is_grafted_when_the_other_end_asks_to_keep_it() -> None:
+    mode = LinkMode(eager=False)
+    assert mode.took(["dup"], keep=True) is True
+    assert mode.eager and mode.changes == {"graft_asked": 1}
+
+
+def test_a_lazy_link_that_is_not_asked_for_stays_lazy_and_anything_new_grafts_it() -> None:
     mode = LinkMode(eager=False, sole=lambda m: True)
-    assert mode.took(["dup"], keep=True) is False
+    assert mode.took(["dup"]) is False
     assert not mode.eager
     assert mode.took(["dup", "ok"]) is False
     assert mode.eager and mode.changes == {"graft_new": 1}
+
+
+def test_an_empty_put_that_asks_to_keep_is_a_graft() -> None:
+    mode = LinkMode(eager=False)
+    assert mode.took([], keep=True) is True
+    assert mode.eager and mode.changes == {"graft_asked": 1}
 
 
 def test_an_empty_or_rejected_push_changes_nothing() -> None:
