@@ -98,7 +98,11 @@ def start(base: Path, n: int, shape: str) -> list[Proc]:
         data = base / f"n{i}"
         data.mkdir(parents=True)
         config = data / "meshchat.toml"
-        config.write_text("[store]\nauthor_quota_per_hour = 0\n")
+        # Every peer calls from 127.0.0.1 here, where a mesh gives each its own address:
+        # the per-address connection cap (64) would refuse the 4 x (N - 1) pooled ones.
+        config.write_text(
+            "[store]\nauthor_quota_per_hour = 0\n[web]\nmax_connections_per_address = 1024\n"
+        )
         peers = [
             arg
             for j in neighbours(i, n, shape)
@@ -139,6 +143,22 @@ def held(st: dict[str, Any]) -> int:
 def sync_bytes(statuses: list[dict[str, Any]]) -> int:
     """Return the zone's sync bytes so far: every node's calls, both ways."""
     return sum(p["bytes_in"] + p["bytes_out"] for st in statuses for p in st.get("peers", []))
+
+
+def summed(statuses: list[dict[str, Any]], key: str) -> dict[str, int]:
+    """Return a per-peer counter map (``route_bytes``, ``link_changes``) summed over the zone."""
+    out: dict[str, int] = {}
+    for st in statuses:
+        for peer in st.get("peers", []):
+            for name, value in (peer.get(key) or {}).items():
+                out[name] = out.get(name, 0) + value
+    return out
+
+
+def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    """Return ``after - before`` per key, leaving out the keys that did not move."""
+    moved = {k: v - before.get(k, 0) for k, v in after.items()}
+    return {k: v for k, v in sorted(moved.items()) if v}
 
 
 async def all_status(http: aiohttp.ClientSession, procs: list[Proc]) -> list[dict[str, Any]]:
@@ -201,7 +221,9 @@ async def run(n: int, shape: str, messages: int, idle_s: float) -> dict[str, Any
             users.append(await login(proc, f"K{proc.index}ZN"))
             tabs.append(await users[-1][0].ws_connect(proc.url + "/api/v1/ws"))
         await asyncio.sleep(5)  # the first rounds and the logins' presence settle
-        before = sync_bytes(await all_status(http, procs))
+        start_sts = await all_status(http, procs)
+        before = sync_bytes(start_sts)
+        cpu_busy0 = [p.cpu_s() for p in procs]
         t0 = time.monotonic()
         for k in range(messages):
             session, token = users[k % n]
@@ -219,7 +241,12 @@ async def run(n: int, shape: str, messages: int, idle_s: float) -> dict[str, Any
 
         spread = posted + await wait_until(converged, 600, "every message everywhere")
         await asyncio.sleep(3)  # pushes and announcements still in flight
-        after = sync_bytes(await all_status(http, procs))
+        busy_s = time.monotonic() - t0
+        cpu_busy = [p.cpu_s() - c for p, c in zip(procs, cpu_busy0, strict=True)]
+        end_sts = await all_status(http, procs)
+        after = sync_bytes(end_sts)
+        routes = delta(summed(end_sts, "route_bytes"), summed(start_sts, "route_bytes"))
+        changes = delta(summed(end_sts, "link_changes"), summed(start_sts, "link_changes"))
         with contextlib.closing(
             sqlite3.connect(f"file:{procs[0].data}/meshchat.db?mode=ro", uri=True)
         ) as db:
@@ -249,6 +276,11 @@ async def run(n: int, shape: str, messages: int, idle_s: float) -> dict[str, Any
             "idle_cpu_mean": sum(cpu) / len(cpu),
             "idle_cpu_max": max(cpu),
             "idle_bytes_per_min": (idle1 - idle0) * 60 / elapsed,
+            "routes": {k: v / messages for k, v in routes.items()},
+            "changes": changes,
+            # The whole machine's CPU while the messages spread, as a share of its cores.
+            "busy_cpu": sum(cpu_busy) / busy_s / (os.cpu_count() or 1) * 100,
+            "busy_cpu_node_s": max(cpu_busy),
         }
     finally:
         for tab in tabs:
@@ -275,6 +307,15 @@ def table(results: list[dict[str, Any]]) -> str:
             f"| {r['ratio']:.2f} | {r['spread_s']:.1f} s (posting took {r['posting_s']:.1f} s) "
             f"| {r['idle_cpu_mean']:.2f} % ({r['idle_cpu_max']:.2f} %) "
             f"| {r['idle_bytes_per_min']:,.0f} |"
+        )
+    rows.append("")
+    for r in results:
+        routes = ", ".join(f"{k} {v:,.0f}" for k, v in r["routes"].items())
+        changes = ", ".join(f"{k} {v}" for k, v in r["changes"].items()) or "none"
+        rows.append(
+            f"- N = {r['n']} {r['shape']}: bytes / message by route: {routes}; link changes: "
+            f"{changes}; CPU while spreading {r['busy_cpu']:.0f} % of the machine "
+            f"(busiest node {r['busy_cpu_node_s']:.1f} s)"
         )
     return "\n".join(rows) + "\n"
 

@@ -1,6 +1,7 @@
 """Reading a request body the same careful way on every surface (docs/sync-threat-model.md).
 
-An encoded body is refused unread (the server never inflates one), a declared length over
+An encoded body is refused unread (aiohttp's server never inflates one; the sync API
+inflates its own coding itself, bounded, after these checks), a declared length over
 the limit is refused before reading, the read itself has a deadline, and JSON is parsed
 strictly: no NaN or Infinity, no nesting deep enough to exhaust the stack. Every refusal
 is a ``BodyRefused`` (a 4xx with a reason) that each surface maps in one place.
@@ -33,10 +34,18 @@ def _refuse(status: int, code: str, detail: str) -> NoReturn:
 
 
 async def read_body(
-    request: web.Request, max_bytes: int, timeout_s: float = BODY_TIMEOUT_S
+    request: web.Request,
+    max_bytes: int,
+    timeout_s: float = BODY_TIMEOUT_S,
+    encodings: frozenset[str] = frozenset(),
 ) -> bytes:
-    """Return the raw body, refused when encoded, larger than ``max_bytes`` or too slow."""
-    if request.headers.get("Content-Encoding", "identity").lower() != "identity":
+    """Return the raw body, refused when larger than ``max_bytes``, too slow, or encoded.
+
+    ``encodings`` names the content codings a surface inflates itself, with its own bound
+    (the sync API's ``mc-zlib``); the body is returned as it came, still encoded.
+    """
+    coding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if coding != "identity" and coding not in encodings:
         _refuse(415, "unsupported_media_type", "bodies are not compressed")
     if (request.content_length or 0) > max_bytes:
         _refuse(413, "too_large", f"bodies here are at most {max_bytes} bytes")

@@ -86,3 +86,11 @@ class PeerError(MeshchatError):
 
     status = 502
     code = "peer_failed"
+
+
+class PeerUnavailable(PeerError):
+    """No answer from a peer, or a 5xx: whatever it is, it may be busy or starting up.
+
+    Unlike a 4xx or a reply that is not ours, this says nothing of the peer's kind, so a
+    probe never takes a node that failed this way for a legacy one (docs/decisions.md).
+    """

@@ -25,6 +25,7 @@ class Peer:
     addresses: tuple[str, ...] = ()  # what its URL resolves to (a contact must match one)
     clock_skew_s: int | None = None  # its clock minus ours, from its last reply's Date
     zones: dict[str, int] = field(default_factory=dict)  # zone -> horizon_ms of the peer
+    encodings: tuple[str, ...] = ()  # the sync body codings its info lists (``enc``)
     last_seen: float | None = None
     last_sync: float | None = None
     failures: int = 0
@@ -35,6 +36,10 @@ class Peer:
     bytes_out: int = 0
     records_in: int = 0
     records_out: int = 0
+    # Bytes of our calls to it by route (both ways), and how often our link to it was
+    # pruned to lazy or grafted back to eager, by cause (docs/decisions.md "Dissemination").
+    route_bytes: dict[str, int] = field(default_factory=dict)
+    link_changes: dict[str, int] = field(default_factory=dict)
 
     @property
     def live(self) -> bool:
@@ -77,6 +82,8 @@ class Peer:
             "bytes_out": self.bytes_out,
             "records_in": self.records_in,
             "records_out": self.records_out,
+            "route_bytes": dict(self.route_bytes),
+            "link_changes": dict(self.link_changes),
             "clock_skew_s": self.clock_skew_s,
         }
 

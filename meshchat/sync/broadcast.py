@@ -29,7 +29,7 @@ from meshchat.errors import RemoteProtocolError
 from meshchat.presencedelta import Update
 from meshchat.records import Record
 from meshchat.store.db import Store
-from meshchat.sync import announce, wire
+from meshchat.sync import announce, bodyenc, wire
 from meshchat.sync.contacts import ContactLog, plain_address
 from meshchat.sync.pusher import LinkMode
 from meshchat.sync.replies import IHaveReply, WatchReply
@@ -116,11 +116,14 @@ class Broadcast:
             missing = [p for p in missing if p not in self._recent]
         return missing
 
-    def pushed(self, caller: str, address: str, results: Sequence[str]) -> None:
-        """A peer pushed to us: nothing new prunes our link to it, anything new grafts it."""
+    def pushed(self, caller: str, address: str, results: Sequence[str], keep: bool = False) -> bool:
+        """A peer pushed to us: nothing new prunes our link to it, anything new grafts it.
+
+        Return True when nothing was new but the link stays eager (our last one, or the
+        caller's, which it says with ``keep``): the reply then asks it to keep it too.
+        """
         link = self.find_link(caller, address)
-        if link is not None:
-            link.mode.took(results)
+        return link is not None and link.mode.took(results, keep)
 
     # -- watchers -------------------------------------------------------------------------
 
@@ -165,7 +168,7 @@ class Broadcast:
 
     async def ihave(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/ihave {zone, ids}`` → ``{want}``."""
-        req = announce.IHave.parse(records.unpack(await request.read(), announce.MAX_IHAVE + 8))
+        req = announce.IHave.parse(records.unpack(bodyenc.request_body(), announce.MAX_IHAVE + 8))
         if req.zone not in self.zones:
             raise RemoteProtocolError("zone not served here", status=404, code="unknown_zone")
         caller, address = self._caller(request)
@@ -173,12 +176,12 @@ class Broadcast:
         if want:
             link = self.find_link(caller, address)
             if link is not None:
-                link.mode.eager = True  # graft: the tree missed us there
+                link.mode.set(True, "graft_want")  # graft: the tree missed us there
         return _reply(IHaveReply(tuple(want)).to_wire())
 
     async def watch(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/watch {zones, eager, want}`` → ``{records, ihave, linked}``."""
-        req = announce.Watch.parse(records.unpack(await request.read(), 2 * announce.MAX_IHAVE))
+        req = announce.Watch.parse(records.unpack(bodyenc.request_body(), 2 * announce.MAX_IHAVE))
         caller, address = self._caller(request)
         zones = frozenset(req.zones) & self.zones
         if not zones:

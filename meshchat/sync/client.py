@@ -18,11 +18,11 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 
 from meshchat import records
-from meshchat.errors import PeerError, RemoteProtocolError
+from meshchat.errors import PeerError, PeerUnavailable, RemoteProtocolError
 from meshchat.peers import Peer
 from meshchat.presence import MAX_PRESENCE
 from meshchat.presencedelta import Update, parse_updates
-from meshchat.sync import announce, wire, zoneauth
+from meshchat.sync import announce, bodyenc, wire, zoneauth
 from meshchat.sync.contacts import plain_address
 from meshchat.sync.replies import (
     FirstsReply,
@@ -33,7 +33,7 @@ from meshchat.sync.replies import (
     ReconcileReply,
     WatchReply,
 )
-from meshchat.sync.wire import CONTACT_ID_CHARS, MSGPACK, NODE_HEADER, PREFIX
+from meshchat.sync.wire import CONTACT_ID_CHARS, KEEP_HEADER, MSGPACK, NODE_HEADER, PREFIX
 
 T = TypeVar("T")
 MAX_REPLY_BYTES = 4 * 1024 * 1024
@@ -41,6 +41,9 @@ MAX_REPLY_BYTES = 4 * 1024 * 1024
 SKIP_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
 # Calls that say who calls in full: the callee pushes back to the caller by node id.
 CALLER_ROUTES = frozenset({"put", "presence", "ihave", "watch"})
+# Calls that carry records: compressed to a peer whose info lists bodyenc.TOKEN.
+SENDS_RECORDS = frozenset({"put"})
+TAKES_RECORDS = frozenset({"get", "range", "watch"})
 
 
 __all__ = ["PeerClient", "PeerError", "read_capped"]
@@ -86,6 +89,7 @@ class PeerClient:
         body: Any = None,
         query: dict[str, Any] | None = None,
         timeout_s: float | None = None,
+        extra: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one request and return the decoded msgpack reply; PeerError on any failure."""
         path_qs = f"{self.base_path}{PREFIX}/{route}"
@@ -98,10 +102,20 @@ class PeerClient:
             headers[NODE_HEADER] = self.node_id[:CONTACT_ID_CHARS]
         if body is not None:
             headers["Content-Type"] = MSGPACK
-        if self.zone_secret:
+        headers.update(extra or {})
+        if bodyenc.TOKEN in self.peer.encodings:
+            packed = bodyenc.deflate(data) if route in SENDS_RECORDS else None
+            if packed is not None:
+                data = packed
+                headers["Content-Encoding"] = bodyenc.TOKEN
+            if route in TAKES_RECORDS:
+                headers["Accept-Encoding"] = bodyenc.TOKEN
+        if self.zone_secret:  # the MAC covers the bytes as sent
             headers.update(zoneauth.sign(self.zone_secret, method, path_qs, data, time.time()))
         url = self.peer.url.rstrip("/").removesuffix(self.base_path) + path_qs
         self.peer.bytes_out += len(data) + len(path_qs)
+        routes = self.peer.route_bytes
+        routes[route] = routes.get(route, 0) + len(data) + len(path_qs)
         try:
             # Sync calls follow no redirect: a peer must not send our request elsewhere.
             async with self.http.request(
@@ -113,12 +127,17 @@ class PeerClient:
                 skip_auto_headers=SKIP_HEADERS,
                 allow_redirects=False,
             ) as resp:
+                coding = bodyenc.encoding_of(resp.headers.get("Content-Encoding"))
+                if coding not in (bodyenc.IDENTITY, bodyenc.TOKEN):
+                    # aiohttp would inflate gzip or deflate by itself: never read one.
+                    raise PeerError(f"{route}: a reply in {coding[:40]!r}, never asked for")
                 raw = await read_capped(resp, MAX_REPLY_BYTES + 1)
                 status = resp.status
                 reply_headers = resp.headers
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
-            raise PeerError(f"{route}: {type(exc).__name__} {exc}".strip()) from None
+            raise PeerUnavailable(f"{route}: {type(exc).__name__} {exc}".strip()) from None
         self.peer.bytes_in += len(raw)
+        routes[route] += len(raw)
         self._note_clock(reply_headers.get("Date"))
         if len(raw) > MAX_REPLY_BYTES:
             raise PeerError(f"{route}: reply over {MAX_REPLY_BYTES} bytes")
@@ -129,12 +148,15 @@ class PeerClient:
             if why is not None:
                 raise PeerError(f"{route}: the peer's reply fails the zone secret ({why})")
         try:
+            if coding == bodyenc.TOKEN:
+                raw = bodyenc.inflate(raw, MAX_REPLY_BYTES)
             decoded = records.unpack(raw, 100_000)
         except RemoteProtocolError as exc:
             raise PeerError(f"{route}: HTTP {status}, {exc}") from None
         if status != 200:
             detail = decoded.get("detail", "") if isinstance(decoded, dict) else ""
-            raise PeerError(f"{route}: HTTP {status} {detail}".strip())
+            failure = PeerUnavailable if status >= 500 else PeerError
+            raise failure(f"{route}: HTTP {status} {detail}".strip())
         if not isinstance(decoded, dict):
             raise PeerError(f"{route}: the reply is not a map")
         return decoded
@@ -196,7 +218,12 @@ class PeerClient:
         if isinstance(request, wire.Range):
             answer = await self.call("GET", "range", query=request.to_query())
             return _parse("range", RangeReply.parse, answer)
-        answer = await self.call("POST", "put", request.to_wire())
+        return await self.push(request)
+
+    async def push(self, request: wire.Put, keep: bool = False) -> PutReply:
+        """Send a put; ``keep`` asks the peer to keep the link eager even if nothing is new."""
+        extra = {KEEP_HEADER: "1"} if keep else None
+        answer = await self.call("POST", "put", request.to_wire(), extra=extra)
         reply = _parse("put", PutReply.parse, answer)
         if len(reply.results) != len(request.records):
             raise PeerError("put: results do not match the records sent")

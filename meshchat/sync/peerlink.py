@@ -51,6 +51,8 @@ class LinkContext:
     met: Callable[[str, Sequence[str]], None]
     # Which announced id prefixes are not stored here (``Broadcast.lacking``).
     lacking: Lacking
+    # Whether a link mode is the node's last live eager one (``SyncScheduler.sole``).
+    sole: Callable[[LinkMode], bool] = lambda mode: False
 
 
 class PeerLink:
@@ -61,7 +63,7 @@ class PeerLink:
         self.client = client
         self.peer = client.peer
         # Eager (whole records) or lazy (ids only) in both directions (docs/decisions.md).
-        self.mode = LinkMode()
+        self.mode = LinkMode(changes=self.peer.link_changes, sole=ctx.sole)
         timing = ctx.timing
         self.pusher = Pusher(
             client, timing.push_delay_s, self._push_failed, self.mode, timing.announce_delay_s
@@ -206,7 +208,7 @@ class PeerLink:
         """The peer answered: clear its back-off; push what waited while it was away."""
         if self.peer.succeeded(time.time()):
             self._paged_in.clear()  # back after a cut: catch up by paging again
-            self.mode.eager = True  # a link that comes back starts eager (Plumtree)
+            self.mode.set(True, "graft_back")  # a link that comes back starts eager (Plumtree)
             self.pusher.wake()
             self.watch.wake()
 
@@ -225,6 +227,9 @@ class PeerLink:
             for z in zones
             if isinstance(z, dict) and isinstance(z.get("name"), str)
         }
+        enc = info.get("enc")  # an older node lists none: its bodies stay as they are
+        codings = enc[: wire.MAX_INFO_ENC] if isinstance(enc, list) else []
+        peer.encodings = tuple(e for e in codings if isinstance(e, str))
         self._info_at = time.monotonic()
         nodes = info.get("nodes")
         vouched = nodes[: wire.MAX_INFO_NODES] if isinstance(nodes, list) else []

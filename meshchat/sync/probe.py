@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from meshchat import records
-from meshchat.errors import PeerError, RemoteProtocolError
+from meshchat.errors import PeerError, PeerUnavailable, RemoteProtocolError
 from meshchat.sync import zoneauth
 from meshchat.sync.client import read_capped
 from meshchat.sync.wire import PREFIX
@@ -69,7 +69,9 @@ async def read_info(
         path = urlsplit(target).path
         headers = zoneauth.sign(zone_secret, "GET", path, b"", time.time())
     answer = await _get(http, target, INFO_CAP, timeout_s, headers)
-    if answer is None or answer[0] != 200 or len(answer[1]) > INFO_CAP:
+    if answer is None or answer[0] >= 500:
+        raise PeerUnavailable("info: no answer, or the node is failing")
+    if answer[0] != 200 or len(answer[1]) > INFO_CAP:
         raise PeerError("info: no meshchat node answers")
     try:
         info = records.unpack(answer[1])
@@ -96,13 +98,17 @@ async def examine(
     zone_secret: str = "",
     read: InfoReader | None = None,
 ) -> Probed:
-    """Ask ``info`` (through ``read`` if given), then the legacy path if that failed."""
+    """Ask ``info`` (through ``read`` if given), then the legacy path if info was refused."""
 
     async def plain() -> dict[str, Any]:
         return await read_info(http, url, timeout_s, zone_secret=zone_secret)
 
     try:
         info = await (read or plain)()
+    except PeerUnavailable as exc:
+        # A meshchat node that is busy or starting also answers the legacy path (its
+        # bridge): only a definite "not here" from info lets the probe try that path.
+        return Probed("unreachable", error=str(exc))
     except PeerError as exc:
         error = str(exc)
     else:

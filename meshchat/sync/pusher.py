@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from meshchat.errors import PeerError
 from meshchat.records import Record
@@ -24,20 +23,54 @@ from meshchat.sync.session import put_batches
 PUSH_QUEUE = 10_000
 
 
-@dataclass
+def _never_sole(mode: LinkMode) -> bool:
+    del mode
+    return False
+
+
 class LinkMode:
-    """Whether a link carries whole records (eager) or ids only (lazy); shared both ways."""
+    """Whether a link carries whole records (eager) or ids only (lazy); shared both ways.
 
-    eager: bool = True
+    ``sole`` tells whether a mode is the node's last live eager link: that one is kept
+    through a duplicate, so no node drops out of the tree (docs/decisions.md). Each
+    change is counted by its cause in ``changes`` (the status page shows them).
+    """
 
-    def took(self, results: Sequence[str]) -> None:
-        """Follow a push's outcome: nothing new → lazy, anything new → eager (Plumtree)."""
-        if not results:
-            return
-        if "ok" in results:
-            self.eager = True
-        elif all(r == "dup" for r in results):
-            self.eager = False
+    def __init__(
+        self,
+        eager: bool = True,
+        changes: dict[str, int] | None = None,
+        sole: Callable[[LinkMode], bool] = _never_sole,
+    ) -> None:
+        self.eager = eager
+        self.changes = changes if changes is not None else {}
+        self.sole = sole
+
+    def set(self, eager: bool, cause: str) -> None:
+        """Make the link eager (a graft) or lazy (a prune), counting a change by ``cause``."""
+        if eager != self.eager:
+            self.eager = eager
+            self.changes[cause] = self.changes.get(cause, 0) + 1
+
+    def took(self, results: Sequence[str], keep: bool = False) -> bool:
+        """Follow a push's outcome: nothing new → lazy, anything new → eager (Plumtree).
+
+        Not when nothing was new but the other end asks to ``keep`` the link (it is its
+        last eager one), or it is our last eager link: then the link stays eager, or is
+        grafted when ``keep`` finds it lazy, and True says so. A put of no records with
+        ``keep`` is such a graft (the other end kept a link we had pruned).
+        """
+        if not results or all(r == "dup" for r in results):
+            if keep or (results and self.eager and self.sole(self)):
+                if self.eager:
+                    self.changes["kept"] = self.changes.get("kept", 0) + 1
+                self.set(True, "graft_asked")
+                return True
+            if results:
+                self.set(False, "prune_dup")
+        elif "ok" in results:
+            self.set(True, "graft_new")
+        return False
 
 
 class Pusher:
@@ -110,10 +143,16 @@ class Pusher:
             self._sending = True
             try:
                 results: list[str] = []
+                keep = False
                 for zone, envelopes in by_zone.items():
                     for chunk in put_batches(envelopes):
-                        results += (await self.client.send(wire.Put(zone, chunk))).results
-                self.mode.took(results)
+                        sole = self.mode.eager and self.mode.sole(self.mode)
+                        reply = await self.client.push(wire.Put(zone, chunk), keep=sole)
+                        results += reply.results
+                        keep = keep or reply.keep
+                if self.mode.took(results, keep) and not keep:
+                    # We kept our last eager link but the other end pruned it: graft it.
+                    await self.client.push(wire.Put(zone, ()), keep=True)
             except PeerError as exc:
                 # The records are safe here; anti-entropy delivers them once the peer is back.
                 self.on_failure(exc)
@@ -139,7 +178,7 @@ class Pusher:
                         wanted += [told[p] for p in reply.want if p in told]
                 if wanted:
                     # The peer missed them: the tree is broken there. Graft the link.
-                    self.mode.eager = True
+                    self.mode.set(True, "graft_wanted")
                     for record in wanted:
                         self._pending[record.id] = record
                     self._ready.set()

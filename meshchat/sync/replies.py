@@ -164,9 +164,14 @@ class FirstsReply:
 
 @dataclass(frozen=True, slots=True)
 class PutReply:
-    """``{results}``: ``ok``, ``dup`` or ``reject:<reason>`` per record, in order."""
+    """``{results, keep?}``: ``ok``, ``dup`` or ``reject:<reason>`` per record, in order.
+
+    ``keep`` (only when true): nothing was new, but the link is the callee's last eager
+    one, so the caller should keep pushing on it (docs/decisions.md "Dissemination").
+    """
 
     results: tuple[str, ...]
+    keep: bool = False
 
     def __post_init__(self) -> None:
         """Refuse anything but a list of strings."""
@@ -178,7 +183,7 @@ class PutReply:
         """Build from a decoded reply map."""
         results = body.get("results")
         _need(isinstance(results, list), "results do not match the records sent")
-        return cls(tuple(str(r) for r in results))  # type: ignore[union-attr]
+        return cls(tuple(str(r) for r in results), body.get("keep") is True)  # type: ignore[union-attr]
 
     @property
     def accepted(self) -> int:
@@ -187,7 +192,10 @@ class PutReply:
 
     def to_wire(self) -> dict[str, Any]:
         """Return the msgpack-ready body."""
-        return {"results": list(self.results)}
+        body: dict[str, Any] = {"results": list(self.results)}
+        if self.keep:
+            body["keep"] = True
+        return body
 
 
 @dataclass(frozen=True, slots=True)

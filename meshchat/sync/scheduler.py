@@ -30,6 +30,7 @@ from meshchat.sync.contacts import ContactLog
 from meshchat.sync.gossip import Gossip
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.peerlink import LinkContext, PeerLink
+from meshchat.sync.pusher import LinkMode
 from meshchat.sync.zonesync import ZoneSync
 from meshchat.timing import Timing, horizon_ms
 
@@ -95,6 +96,7 @@ class SyncScheduler:
             self.gossip,
             self.met,
             self.broadcast.lacking,
+            self.sole,
         )
         for entry in self.config.static_peers:
             self.add_peer(entry.url, "static", entry.kind)
@@ -161,12 +163,15 @@ class SyncScheduler:
         live = [link for link in self._links.values() if link.peer.live]
         others = [link for link in live if source is None or link.peer.node_id != source]
         # Whole records along the eager links (a spanning tree once duplicates pruned the
-        # rest), ids only to a few lazy ones; a node left with no eager link floods, and
-        # what comes back prunes it again (docs/decisions.md "Dissemination").
-        flood = not any(link.mode.eager for link in live)
+        # rest), ids only to a few lazy ones. A node left with no eager link grafts one
+        # (pushes to one peer, whose "ok" grafts its end too) rather than flooding every
+        # peer: a flood's duplicates prune links all over the zone, and leave more nodes
+        # with none (docs/decisions.md "Dissemination").
+        if others and not any(link.mode.eager for link in live):
+            random.choice(others).mode.set(True, "graft_alone")
         lazy = []
         for link in others:
-            if flood or link.mode.eager:
+            if link.mode.eager:
                 link.pusher.offer(fresh, now)
             else:
                 lazy.append(link)
@@ -190,6 +195,13 @@ class SyncScheduler:
         """Pass typing notices on to every live peer but ``exclude`` (best effort)."""
         clients = [link.client for link in self._links.values()]
         self.gossip.send_typing(zone, entries, exclude, clients)
+
+    def sole(self, mode: LinkMode) -> bool:
+        """Tell whether ``mode`` is the only live eager link of this node."""
+        return not any(
+            link.mode is not mode and link.mode.eager and link.peer.live
+            for link in self._links.values()
+        )
 
     def find_link(self, node_id: str, address: str) -> PeerLink | None:
         """Return our link to the node ``node_id`` (or a prefix) reached at ``address``."""

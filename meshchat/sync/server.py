@@ -7,6 +7,7 @@ middleware), never a crash (docs/sync-threat-model.md). Replies carry no browser
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -25,7 +26,7 @@ from meshchat.ingest import Ingestor
 from meshchat.presence import PresenceService, TypingEntry
 from meshchat.store.blobs import BlobStore
 from meshchat.store.db import Store
-from meshchat.sync import blobwire, responder, wire, zoneauth
+from meshchat.sync import blobwire, bodyenc, responder, wire, zoneauth
 from meshchat.sync.broadcast import Broadcast
 from meshchat.sync.contacts import ContactLog, plain_address
 from meshchat.sync.index import ZoneIndex
@@ -148,21 +149,41 @@ class SyncServer:
     async def _checked(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method == "POST" and request.content_type != MSGPACK:
             raise SyncError(415, "unsupported_media_type", f"send {MSGPACK}")
-        # Encoded bodies are refused unread (a small gzip body could cost far more), the
-        # length is checked before reading, and the read has a deadline (meshchat.bodies).
-        body = await bodies.read_body(request, wire.MAX_BODY_BYTES, self.body_timeout_s)
-        if body and request.method in ("GET", "HEAD"):
+        # The length is checked before reading, the read has a deadline, and an encoded
+        # body other than our own coding is refused unread (meshchat.bodies); ours is
+        # inflated only after the zone secret passed, and never past the body limit.
+        raw = await bodies.read_body(
+            request, wire.MAX_BODY_BYTES, self.body_timeout_s, frozenset({bodyenc.TOKEN})
+        )
+        if raw and request.method in ("GET", "HEAD"):
             raise SyncError(400, "bad_request", "a GET request has no body")
         secret = self.config.sync.zone_secret
-        if not secret:
-            return await handler(request)
-        why = zoneauth.verify(
-            secret, request.method, request.path_qs, body, request.headers, time.time()
-        )
-        if why is not None:
-            raise SyncError(401, "unauthorized", why)
-        response = await handler(request)
-        if isinstance(response, web.Response) and isinstance(response.body, bytes):
+        if secret:
+            why = zoneauth.verify(
+                secret, request.method, request.path_qs, raw, request.headers, time.time()
+            )
+            if why is not None:
+                raise SyncError(401, "unauthorized", why)
+        coding = bodyenc.encoding_of(request.headers.get("Content-Encoding"))
+        body = raw if coding == bodyenc.IDENTITY else bodyenc.inflate(raw, wire.MAX_BODY_BYTES)
+        token = bodyenc.REQUEST_BODY.set(body)
+        try:
+            response = await handler(request)
+        finally:
+            bodyenc.REQUEST_BODY.reset(token)
+        if not isinstance(response, web.Response) or not isinstance(response.body, bytes):
+            return response
+        if bodyenc.TOKEN in bodyenc.tokens(request.headers.get("Accept-Encoding")):
+            body = response.body
+            # A range page (256 KiB) takes milliseconds to pack, more on a Pi: off the loop.
+            big = len(body) > bodyenc.THREAD_BYTES
+            packed = (
+                await asyncio.to_thread(bodyenc.deflate, body) if big else bodyenc.deflate(body)
+            )
+            if packed is not None:
+                response.body = packed
+                response.headers["Content-Encoding"] = bodyenc.TOKEN
+        if secret:  # the MAC covers the reply's bytes as sent
             response.headers.update(
                 zoneauth.sign(secret, zoneauth.REPLY, request.path_qs, response.body, time.time())
             )
@@ -193,6 +214,7 @@ class SyncServer:
                 "version": __version__,
                 "zones": zones,
                 "protocols": [wire.PROTOCOL],
+                "enc": [bodyenc.TOKEN],  # the body codings taken and sent (bodyenc)
                 # The node keys trusted here, so peers may trust them too (decisions.md).
                 "nodes": [k.hex() for k in sorted(self.store.node_keys)][: wire.MAX_INFO_NODES],
             }
@@ -200,7 +222,7 @@ class SyncServer:
 
     async def reconcile(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/reconcile {zone, neg, since?}`` → ``{neg}`` (stateless)."""
-        req = wire.Reconcile.parse(records.unpack(await request.read(), 8))
+        req = wire.Reconcile.parse(records.unpack(bodyenc.request_body(), 8))
         zone = self._zone(req.zone)
         caller = request.headers.get(NODE_HEADER, "")
         if caller:
@@ -217,23 +239,26 @@ class SyncServer:
 
     async def get(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/get {zone, ids}`` → ``{records, more}``, cut at 64 KiB."""
-        req = wire.Get.parse(records.unpack(await request.read(), wire.MAX_GET_IDS + 8))
+        req = wire.Get.parse(records.unpack(bodyenc.request_body(), wire.MAX_GET_IDS + 8))
         zone = self._zone(req.zone)
         found = await self.store.get_envelopes(list(dict.fromkeys(req.ids)))
         return reply(responder.get_reply(zone, found).to_wire())
 
     async def put(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/put {zone, records}`` → ``{results}`` after the commit."""
-        req = wire.Put.parse(records.unpack(await request.read(), wire.MAX_PUT_RECORDS + 8))
+        req = wire.Put.parse(records.unpack(bodyenc.request_body(), wire.MAX_PUT_RECORDS + 8))
         self._zone(req.zone)
         caller = request.headers.get(NODE_HEADER, "")
         if caller:
             self.contacts.heard(caller, request.remote or "", time.time())
         origin = f"peer:{(caller or request.remote or '?')[:64]}"
         results = await self.ingestor.submit(req.records, origin)
+        keep = False
         if caller and self.broadcast is not None:
-            self.broadcast.pushed(caller, plain_address(request.remote or ""), results)
-        return reply(PutReply(tuple(results)).to_wire())
+            asked = request.headers.get(wire.KEEP_HEADER) == "1"  # the caller's last link
+            address = plain_address(request.remote or "")
+            keep = self.broadcast.pushed(caller, address, results, asked)
+        return reply(PutReply(tuple(results), keep).to_wire())
 
     async def range(self, request: web.Request) -> web.Response:
         """``GET /sync/v1/range?zone&after_ts&after_id&limit``: a bootstrap page."""
@@ -252,7 +277,7 @@ class SyncServer:
 
     async def presence_exchange(self, request: web.Request) -> web.Response:
         """``POST /sync/v1/presence {zone, updates?, typing?, digest?}``; never logged."""
-        req = wire.Presence.parse(records.unpack(await request.read(), wire.MAX_PRESENCE * 6 + 8))
+        req = wire.Presence.parse(records.unpack(bodyenc.request_body(), wire.MAX_PRESENCE * 6 + 8))
         zone = self._zone(req.zone)
         caller = request.headers.get(NODE_HEADER, "")
         if caller:

@@ -83,6 +83,6 @@ class WatchLoop:
                 missing = await self.lacking(reply.ihave, self.timing.graft_wait_s)
                 want = tuple(missing[: announce.MAX_IHAVE])
                 if want:
-                    self.mode.eager = True  # graft: ask for whole records from now on
+                    self.mode.set(True, "graft_want")  # graft: ask for whole records from now on
             if reply.linked:
                 await self._rest(self.timing.info_every_s)

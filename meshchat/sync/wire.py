@@ -38,6 +38,8 @@ PROTOCOL = 1
 PREFIX = "/sync/v1"
 MSGPACK = "application/msgpack"
 NODE_HEADER = "X-Meshchat-Node"  # who claims to call (put, presence; reconcile: a prefix)
+# On a put: this link is the caller's last eager one, keep it (docs/decisions.md).
+KEEP_HEADER = "X-Meshchat-Keep"
 CONTACT_ID_CHARS = 16  # a reconcile names its sender by this many hex digits of its key
 MAX_NEG_BYTES = 64 * 1024 + 1024  # a frame is at most 64 KiB (config bound) plus slack
 MAX_GET_IDS = 1024
@@ -48,6 +50,7 @@ GET_REPLY_BYTES = 64 * 1024  # DESIGN §5.2: a get reply stops at 64 KiB, the re
 RANGE_REPLY_BYTES = 256 * 1024  # a range page stops here even below its limit
 I64_MAX = 2**63 - 1  # SQLite's largest INTEGER: a larger range cursor cannot be queried
 MAX_INFO_NODES = 1024  # info.nodes: the node keys a node trusts, as it tells its peers
+MAX_INFO_ENC = 8  # info.enc: the body codings a node takes and sends (sync/bodyenc.py)
 MAX_FIRSTS = 4096  # firsts: the records that made each callsign claim, in arrival order
 
 

@@ -100,7 +100,11 @@ def proxy_to(target: str, http: aiohttp.ClientSession) -> Callable[..., Awaitabl
             request.method, target + request.path_qs, data=body or None, headers=headers
         ) as reply:
             data = await reply.read()
-            return web.Response(body=data, status=reply.status, content_type=reply.content_type)
+            # A compressed reply (mc-zlib, asked for by the caller) stays labelled as such.
+            coding = {k: v for k, v in reply.headers.items() if k.lower() == "content-encoding"}
+            return web.Response(
+                body=data, status=reply.status, content_type=reply.content_type, headers=coding
+            )
 
     return handler
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 from meshchat.app import RunningNode
+from tests.factories import make_record
 from tests.mesh import (
     PUSH_ONLY,
     eventually,
@@ -96,5 +98,77 @@ async def test_one_way_peering_delivers_both_ways_and_lists_the_caller(tmp_path:
         assert caller["address"] == "127.0.0.1"
         assert caller["watching"] is True
         assert caller["last_called"] > 0
+    finally:
+        await stop_all(nodes)
+
+
+def links_of(node: RunningNode) -> dict[str, Any]:
+    """Return ``node``'s links by the peer's node name."""
+    return {link.peer.name: link for link in node.node.scheduler.links.values()}
+
+
+async def test_a_node_without_eager_links_grafts_one_instead_of_flooding(tmp_path: Path) -> None:
+    """A flood's duplicates prune links across the zone (issue 12 at N = 10 and 30)."""
+    nodes = await start_nodes(tmp_path, 5, PUSH_ONLY)
+    try:
+        for a, b in itertools.combinations(nodes, 2):
+            link(a, b)
+        await wait_live(nodes)
+        await eventually(lambda: same_ids(nodes, 5), what="announcements spread")
+        await quiet(nodes)
+        line = {frozenset(p) for p in itertools.pairwise(["n1", "n2", "n3", "n4"])}
+        for a, b in itertools.permutations(nodes, 2):  # a tree n1 - n2 - n3 - n4 without n0
+            pair = frozenset({a.node.config.node.name, b.node.config.node.name})
+            links_of(a)[b.node.config.node.name].mode.set(pair in line, "test")
+        deliveries = watch_deliveries(nodes)
+        posted = await post(nodes[0], "from a node with no eager link")
+        await everywhere(nodes, posted)
+        await quiet(nodes)
+        from_n0 = [d for d in deliveries.of(posted) if d.sender == "n0"]
+        assert len(from_n0) == 1, from_n0  # one peer, whose "ok" grafts the link back
+        assert sum(lk.mode.eager for lk in links_of(nodes[0]).values()) == 1
+        assert links_of(nodes[0])[from_n0[0].receiver].peer.link_changes["graft_alone"] == 1
+    finally:
+        await stop_all(nodes)
+
+
+async def test_a_duplicate_on_a_nodes_last_eager_link_keeps_it_both_ways(tmp_path: Path) -> None:
+    """n1's only eager link is to n0: a duplicate over it must not cut n1 off the tree."""
+    n0, n1, n2 = nodes = await start_nodes(tmp_path, 3, PUSH_ONLY)
+    try:
+        for a, b in itertools.combinations(nodes, 2):
+            link(a, b)
+        await wait_live(nodes)
+        await eventually(lambda: same_ids(nodes, 3), what="announcements spread")
+        await quiet(nodes)
+        for a, b in itertools.permutations(nodes, 2):  # the tree: n1 - n0 - n2
+            names = {a.node.config.node.name, b.node.config.node.name}
+            links_of(a)[b.node.config.node.name].mode.set(names != {"n1", "n2"}, "test")
+        record = make_record(text="n1 and n2 have it already")
+        for holder in (n1, n2):  # as if n0 had pushed it to both: neither pushes it back
+            assert await holder.node.ingestor.submit([record.envelope], f"peer:{n0.node.key_hex}")
+        await quiet(nodes)
+        kept = [links_of(n1)["n0"].peer.link_changes.get("kept", 0)]
+        kept.append(links_of(n0)["n1"].peer.link_changes.get("kept", 0))
+        deliveries = watch_deliveries(nodes)
+        # n0 gets it as if from n2 and pushes it to n1, its other eager peer: a duplicate.
+        assert await n0.node.ingestor.submit([record.envelope], f"peer:{n2.node.key_hex}")
+        pushed = [("n2", "n0", "ok"), ("n0", "n1", "dup")]  # the first is this test's own
+
+        async def both() -> bool:
+            return [(d.sender, d.receiver, d.result) for d in deliveries.of(record.id)] == pushed
+
+        await eventually(both, what="the push to n1")
+        await quiet(nodes)
+        assert links_of(n1)["n0"].mode.eager and links_of(n0)["n1"].mode.eager
+        assert links_of(n1)["n0"].peer.link_changes["kept"] == kept[0] + 1  # n1's last link
+        assert links_of(n0)["n1"].peer.link_changes["kept"] == kept[1] + 1  # n1 said keep
+        later = make_record(text="still reaches n1 over the tree")
+        assert await n2.node.ingestor.submit([later.envelope], "local") == ["ok"]
+        await everywhere(nodes, later.id)
+        assert [(d.sender, d.receiver) for d in deliveries.of(later.id)] == [
+            ("n2", "n0"),
+            ("n0", "n1"),
+        ]
     finally:
         await stop_all(nodes)

@@ -93,20 +93,17 @@ async def test_post_crosses_the_mesh_by_push_alone(tmp_path: Path, shape: str, s
         await eventually(everywhere, what="push delivery to the far end")
         assert await same_ids(nodes, size + 1)  # each node holds it exactly once
 
-        # A line hands the record over once per link. In a ring the author pushes both
-        # ways and every other node passes it on once: the two waves meet on the far
-        # side, costing exactly two duplicates there (they may still be in flight).
-        expected = size - 1 if shape == "line" else size + 1
-
-        async def all_handed_over() -> bool:
-            return len(deliveries.of(posted)) >= expected
-
-        await eventually(all_handed_over, what="every hand-over")
-        # Any extra (wrong) push was queued by one of those hand-overs: once nothing is
-        # queued or in flight anywhere, every push that will happen has happened.
-        await quiet(nodes)
+        # A line hands the record over once per link. In a ring the startup announcements
+        # already pruned the link where their waves met (a node's last eager link is kept,
+        # so the ring is left a line or, mid-repair, a ring): once per link of that tree,
+        # plus at most the two duplicates where two waves meet.
+        await quiet(nodes)  # every push that will happen has happened
         got = deliveries.of(posted)
-        assert len(got) == expected, got
+        if shape == "line":
+            assert len(got) == size - 1, got
+        else:
+            assert size - 1 <= len(got) <= size + 1, got
+            assert len(got) - sum(d.result == "ok" for d in got) <= 2, got
         # No anti-entropy round ran after the post: push alone carried it.
         assert [(p.url, p.last_sync) for n in nodes for p in n.node.peers.all()] == rounds
         oks = [d for d in got if d.result == "ok"]

@@ -62,6 +62,23 @@ async def test_anything_else_at_the_legacy_path_is_unreachable(version: bytes) -
         assert await probe(http, url, TIMEOUT_S) == "unreachable"
 
 
+@pytest.mark.parametrize("failure", ["reset", "503"])
+async def test_a_busy_meshchat_node_is_never_taken_for_a_legacy_one(failure: str) -> None:
+    """A meshchat node also answers the legacy path: an info that got no answer or a 5xx
+    says nothing of the kind (a 30-node bench on one host saw this make native peers legacy)."""
+
+    async def busy(request: web.Request) -> web.Response:
+        if failure == "503":
+            return web.Response(status=503, body=b"\x80", content_type="application/msgpack")
+        assert request.transport is not None
+        request.transport.close()  # the connection is dropped without a reply
+        return web.Response()
+
+    routes = {"/sync/v1/info": busy, **legacy_node(b"123456789")}
+    async with serve(routes) as url, aiohttp.ClientSession() as http:
+        assert await probe(http, url, TIMEOUT_S) == "unreachable"
+
+
 async def test_a_closed_port_is_unreachable() -> None:
     async with aiohttp.ClientSession() as http:
         assert await probe(http, f"http://127.0.0.1:{closed_port()}", TIMEOUT_S) == "unreachable"

@@ -251,6 +251,7 @@ async def test_info_shape_and_no_parameters(node: RunningNode, peer: Peer) -> No
         "version": info["version"],
         "zones": [{"name": ZONE, "count": 1, "horizon_ms": 365 * 86_400_000}],
         "protocols": [1],
+        "enc": ["mc-zlib"],  # the sync body codings taken and sent (sync/bodyenc.py)
         "nodes": [node.node.key_hex],  # the node keys trusted here (docs/decisions.md)
     }
     assert isinstance(info["version"], str)
