@@ -34,6 +34,8 @@ class Timing:
     jitter: float = 0.2  # ± fraction applied to periodic rounds
     announce_delay_s: float = 1.0  # gather ids-only announcements on lazy links
     graft_wait_s: float = 1.0  # an announced record may still be on its way eagerly
+    settle_s: float = 2.0  # a zone quiet this long after new records: one digest round
+    settle_max_s: float = 30.0  # ...and at the latest this long after the first of them
     watch_wait_s: float = 55.0  # a watch held on a peer answers by then, then re-arms
     watch_keep_s: float = 120.0  # records queued for a watcher that stopped polling
     # -- presence and typing --

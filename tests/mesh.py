@@ -20,7 +20,13 @@ from tests.nodes import node_config
 ZONE = "MeshChat"
 
 # Anti-entropy so slow that only eager push can deliver within a test.
-PUSH_ONLY = Timing(sync_interval_s=3600.0, presence_interval_s=3600.0, push_delay_s=0.01)
+PUSH_ONLY = Timing(
+    sync_interval_s=3600.0,
+    presence_interval_s=3600.0,
+    push_delay_s=0.01,
+    settle_s=3600.0,  # settle checks are anti-entropy too
+    settle_max_s=3600.0,
+)
 QUICK = Timing(
     sync_interval_s=0.5,
     presence_interval_s=0.3,

@@ -237,13 +237,22 @@ class NegentropyInitiator(_Reconciler):
         super().__init__(storage, frame_size_limit)
         self._initiated = False
 
-    def initiate(self) -> bytes:
-        """Return the first message: all own items split up to infinity (§8)."""
+    def initiate(self, whole: bool = False) -> bytes:
+        """Return the first message: all own items split up to infinity (§8).
+
+        ``whole``: one fingerprint of every item instead, a digest: a peer holding the same
+        answers in one small round, any other splits the range as usual (§7 allows any
+        partition of the first message).
+        """
         if self._initiated:
             raise LocalProtocolError("initiate() called twice")
         self._initiated = True
         snap = self.storage.snapshot()
-        parts = _split(snap, BoundWriter(), snap.start, len(snap.ts), (INFINITY_TS, b""))
+        n = len(snap.ts)
+        if whole and n - snap.start >= IDLIST_THRESHOLD:
+            head = BoundWriter().encode(INFINITY_TS, b"") + b"\x01"
+            return VERSION + head + fp(snap.sums, snap.start, n)
+        parts = _split(snap, BoundWriter(), snap.start, n, (INFINITY_TS, b""))
         return VERSION + b"".join(parts)
 
     def reconcile(self, message: bytes) -> tuple[bytes | None, list[bytes], list[bytes]]:

@@ -75,6 +75,7 @@ class PeerLink:
         self._trigger.set()  # a new peer is synced at once
         self._tasks: list[asyncio.Task[None]] = []
         self._in_round = False
+        self._settle = False  # the next round is a settle check (``settle``)
         self._paged_in: set[str] = set()  # zones paged in from this peer during this contact
         self._counts: dict[str, int] = {}  # the peer's zone sizes at its last info
         self._info_at = 0.0  # monotonic time of the last info
@@ -107,6 +108,11 @@ class PeerLink:
 
     def trigger(self) -> None:
         """Run a round now."""
+        self._trigger.set()
+
+    def settle(self) -> None:
+        """Run a settle check now: a round from a digest of each zone (``sync.settle``)."""
+        self._settle = True
         self._trigger.set()
 
     def reread_info(self) -> None:
@@ -178,6 +184,16 @@ class PeerLink:
         # A healthy peer's zones and horizons rarely change: re-read them now and then,
         # not every round (each request costs airtime on a radio link).
         stale = time.monotonic() - self._info_at > self.ctx.timing.info_every_s
+        settle, self._settle = self._settle, False
+        if settle and peer.kind == "native" and not peer.failures and not stale:
+            # Only the zones, from a digest: no info, no presence exchange.
+            for zone in self.ctx.zones:
+                if zone in peer.zones:
+                    await self.ctx.zone_sync.run(
+                        self.client, zone, self._counts.get(zone, 0), self._paged_in, True
+                    )
+            peer.last_sync = time.time()
+            return
         if peer.kind != "native":
             found = await probe.examine(
                 self.ctx.http, peer.url, self.ctx.timing.request_timeout_s, read=self.client.info

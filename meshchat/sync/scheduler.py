@@ -31,6 +31,7 @@ from meshchat.sync.gossip import Gossip
 from meshchat.sync.index import ZoneIndex
 from meshchat.sync.peerlink import LinkContext, PeerLink
 from meshchat.sync.pusher import LinkMode
+from meshchat.sync.settle import Settler
 from meshchat.sync.zonesync import ZoneSync
 from meshchat.timing import Timing, horizon_ms
 
@@ -77,6 +78,7 @@ class SyncScheduler:
             store, config.node.zones, timing, contacts, self.find_link, self.presence_heard
         )
         self.presence = presence
+        self.settler = Settler(timing.settle_s, timing.settle_max_s, self._settle_check)
 
     @property
     def links(self) -> Mapping[str, PeerLink]:
@@ -103,6 +105,7 @@ class SyncScheduler:
 
     async def stop(self) -> None:
         """Stop every link and every typing notice in flight (the pool is the root's)."""
+        self.settler.close()
         links, self._links = list(self._links.values()), {}
         for link in links:
             await link.stop()
@@ -184,12 +187,25 @@ class SyncScheduler:
             if link.peer.url in picked:
                 link.pusher.announce(fresh, now)
         self.broadcast.feed(fresh, source)
+        if live:
+            self.settler.note()
         # A node record of a key not trusted here: the peer it came from may trust it by
         # now, and says so in its info (docs/decisions.md "Identity").
         if any(r.kind == "node" and r.author not in self.store.node_keys for r in fresh):
             for link in self._links.values():
                 if source is not None and link.peer.node_id == source:
                     link.reread_info()
+
+    def _settle_check(self) -> None:
+        """A burst of new records is over: one digest round with a random live peer.
+
+        A lazy one if there is any: the eager ones are the tree, which gave us the records
+        or took them from us; a node the tree missed is behind a lazy link.
+        """
+        live = [link for link in self._links.values() if link.peer.live]
+        lazy = [link for link in live if not link.mode.eager]
+        if lazy or live:
+            random.choice(lazy or live).settle()
 
     def send_typing(self, zone: str, entries: Sequence[TypingEntry], exclude: str = "") -> None:
         """Pass typing notices on to every live peer but ``exclude`` (best effort)."""

@@ -123,8 +123,10 @@ class ZoneSession:
         paged_in: bool = False,
         frame_limit: int = 0,
         skip: Collection[bytes] = frozenset(),
+        digest: bool = False,
     ) -> None:
         self.zone = zone
+        self._digest = digest  # reconcile from one fingerprint of the whole window
         self._skip = skip  # ids not to fetch now (refused here as from the future)
         self.since = since
         self._window = window
@@ -304,7 +306,8 @@ class ZoneSession:
         if self._phase == "reconcile" and self._initiator is None:
             # Built now, not when the last page arrived: the window then holds the pages.
             self._initiator = NegentropyInitiator(self._window, self._frame_limit)
-            self._ready.append(wire.Reconcile(self.zone, self._initiator.initiate(), self.since))
+            first = self._initiator.initiate(whole=self._digest)
+            self._ready.append(wire.Reconcile(self.zone, first, self.since))
             return
         if self._phase == "get":
             ids = self._asked or tuple(next(self._gets, ()))

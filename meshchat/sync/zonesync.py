@@ -45,9 +45,18 @@ class ZoneSync:
     frame_limit: int
 
     async def run(
-        self, client: PeerClient, zone: str, peer_count: int, paged_in: set[str]
+        self,
+        client: PeerClient,
+        zone: str,
+        peer_count: int,
+        paged_in: set[str],
+        digest: bool = False,
     ) -> Settled:
-        """Sync ``zone`` with the client's peer; add it to ``paged_in`` once paged in."""
+        """Sync ``zone`` with the client's peer; add it to ``paged_in`` once paged in.
+
+        ``digest``: start from one fingerprint of the whole window (a settle check: one
+        small round when both hold the same).
+        """
         peer = client.peer
         now = wall_ms()
         own = self.horizon.span_ms(zone, now)  # never below what we pruned, by either limit
@@ -62,6 +71,7 @@ class ZoneSync:
             paged_in=zone in paged_in,
             frame_limit=self.frame_limit,
             skip=self.ingestor.refused_future(),
+            digest=digest,
         )
         # records_in is counted by the scheduler's ingest subscriber, which also sees
         # what the peer pushed.

@@ -26,6 +26,7 @@ class ReconcilePair:
     server: list[Item]
     client_limit: int = 0
     server_limit: int = 0
+    whole: bool = False  # start from one fingerprint of everything (a settle check)
     have: set[bytes] = field(default_factory=set)
     need: set[bytes] = field(default_factory=set)
     messages: list[bytes] = field(default_factory=list)
@@ -34,7 +35,7 @@ class ReconcilePair:
         """Reconcile to the end; return the number of rounds; check every frame size."""
         init = NegentropyInitiator(NegentropyStorage.from_items(self.client), self.client_limit)
         resp = NegentropyResponder(NegentropyStorage.from_items(self.server), self.server_limit)
-        msg: bytes | None = init.initiate()
+        msg: bytes | None = init.initiate(whole=self.whole)
         rounds = 0
         while msg is not None:
             rounds += 1
@@ -109,6 +110,29 @@ def test_pair_converges_to_exact_difference(sets: tuple[list[Item], list[Item]])
     pair = ReconcilePair(*sets)
     pair.run()
     pair.assert_exact()
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sets=set_pairs())
+def test_a_digest_first_message_converges_to_the_same_difference(
+    sets: tuple[list[Item], list[Item]],
+) -> None:
+    pair = ReconcilePair(*sets, whole=True)
+    pair.run()
+    pair.assert_exact()
+
+
+def test_a_digest_first_message_settles_identical_sets_in_one_small_round() -> None:
+    universe = [(1_700_000_000_000 + i, hashlib.sha256(b"%d" % i).digest()) for i in range(5000)]
+    pair = ReconcilePair(universe, list(universe), whole=True)
+    assert pair.run() == 1
+    first, reply = pair.messages
+    assert len(first) <= 20  # version, the infinite bound, one fingerprint
+    assert reply == b"\x61"  # nothing to say: the fingerprints matched
+    split = ReconcilePair(universe, list(universe))
+    split.run()
+    assert len(split.messages[0]) > 10 * len(first)  # what a plain first message costs
 
 
 @pytest.mark.timeout(60)
