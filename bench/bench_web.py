@@ -41,9 +41,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 URL = re.compile(r"open (http://\S+?)/meshchat/")
 ZONE = "MeshChat"
+# Every client calls from 127.0.0.1: the per-address connection cap (64) is lifted.
 CONFIG = """
 [web]
 login_attempts_per_minute = 100000
+max_connections_per_address = 2048
 [store]
 author_quota_per_hour = 0
 """
@@ -134,6 +136,10 @@ class Client:
         self.ids: set[str] = set()
         self.reader: asyncio.Task[None] | None = None
         self.hello = asyncio.Event()
+        self.presence_bytes = 0  # presence frames received (the list, then changes)
+        self.presence_frames = 0
+        self.last_presence = 0.0  # monotonic time of the last one
+        self.presence_max = 0  # the largest (a whole list)
 
     async def login(self) -> None:
         async with self.http.post(
@@ -155,6 +161,11 @@ class Client:
                 continue
             now = time.monotonic()
             frame = json.loads(msg.data)
+            if frame["type"] in ("presence", "presence_delta"):
+                self.presence_bytes += len(msg.data)
+                self.presence_frames += 1
+                self.last_presence = now
+                self.presence_max = max(self.presence_max, len(msg.data))
             if frame["type"] == "hello":
                 self.hello.set()
             elif frame["type"] == "message":
@@ -296,7 +307,23 @@ async def fanout(node: Serve, n: int, posts: int) -> None:
         f"  {n} clients logged in and connected in {time.monotonic() - t0:.1f} s;"
         f" node RSS {node.rss_mb():.0f} MB"
     )
-    hold_s = 10.0
+    # The join wave: every tab hears of every join. Settled once no tab got a presence
+    # frame for 5 s (bounded: 120 s); the idle window starts after it.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        newest = max(c.last_presence for c in clients)
+        if time.monotonic() - newest > 5.0:
+            break
+        await asyncio.sleep(0.5)
+    per_tab = [c.presence_bytes for c in clients]
+    frames = [c.presence_frames for c in clients]
+    print(
+        f"  join wave of {n}: {sum(per_tab):,} B of presence frames to all tabs,"
+        f" per tab median {statistics.median(per_tab):,.0f} B in"
+        f" {statistics.median(frames):.0f} frames = {statistics.median(per_tab) / n:.0f} B"
+        f" a join; the largest frame (a whole list) {max(c.presence_max for c in clients):,} B"
+    )
+    hold_s = 20.0
     cpu0, w0 = node.cpu_s(), time.monotonic()
     await asyncio.sleep(hold_s)
     cpu_idle = (node.cpu_s() - cpu0) / (time.monotonic() - w0) * 100
@@ -322,7 +349,8 @@ async def fanout(node: Serve, n: int, posts: int) -> None:
         f" max {max(latencies):.1f} ms; undelivered {missing}"
     )
     print(
-        f"  node CPU holding {n} idle sockets: {cpu_idle:.1f} %; while posting 5/s: "
+        f"  node CPU holding {n} idle sockets ({hold_s:.0f} s after the join wave):"
+        f" {cpu_idle:.1f} %; while posting 5/s: "
         f"{cpu_busy:.1f} % of one core; RSS {node.rss_mb():.0f} MB"
     )
     await gather_bounded([c.close() for c in clients], 100)

@@ -10,8 +10,8 @@ every peer is live and every node holds every node's announcement, then posts
 - zone-wide sync bytes per message (every node's peer counters, request and reply
   bodies as sent, summed), against the floor (N - 1) x record bytes;
 - the time from the first post until every node holds every message;
-- each node's CPU while idle afterwards (with one user logged in and a tab open on
-  every node), and the zone's idle sync bytes per minute.
+- each node's CPU while idle afterwards (with ``--users`` users, one user by default,
+  logged in with a tab open on every node), and the zone's idle sync bytes per minute.
 
 Nothing leaves 127.0.0.1; every process is this script's child and is stopped at the
 end. Figures are printed and written to ``bench/out/zone.md``, never asserted.
@@ -197,11 +197,14 @@ async def login(proc: Proc, callsign: str) -> tuple[aiohttp.ClientSession, str]:
     return http, token
 
 
-async def run(n: int, shape: str, messages: int, idle_s: float) -> dict[str, Any]:
+async def run(
+    n: int, shape: str, messages: int, idle_s: float, per_node: int = 1
+) -> dict[str, Any]:
     """Run one zone; return its figures."""
     base = Path(tempfile.mkdtemp(prefix="meshchat-zone-"))
     procs = start(base, n, shape)
     users: list[tuple[aiohttp.ClientSession, str]] = []
+    others: list[tuple[aiohttp.ClientSession, str]] = []  # --users: more, idle only
     tabs: list[aiohttp.ClientWebSocketResponse] = []
     http = aiohttp.ClientSession()
     try:
@@ -220,6 +223,9 @@ async def run(n: int, shape: str, messages: int, idle_s: float) -> dict[str, Any
         for proc in procs:
             users.append(await login(proc, f"K{proc.index}ZN"))
             tabs.append(await users[-1][0].ws_connect(proc.url + "/api/v1/ws"))
+            for j in range(1, per_node):
+                others.append(await login(proc, f"K{proc.index}Z{chr(ord('A') + j)}"))
+                tabs.append(await others[-1][0].ws_connect(proc.url + "/api/v1/ws"))
         await asyncio.sleep(5)  # the first rounds and the logins' presence settle
         start_sts = await all_status(http, procs)
         before = sync_bytes(start_sts)
@@ -285,6 +291,8 @@ async def run(n: int, shape: str, messages: int, idle_s: float) -> dict[str, Any
     finally:
         for tab in tabs:
             await tab.close()
+        for session, _ in others:
+            await session.close()
         for session, _ in users:
             await session.close()
         await http.close()
@@ -326,13 +334,14 @@ def main() -> None:
     parser.add_argument("--shapes", nargs="+", default=["mesh", "ring"])
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--idle", type=float, default=30.0, help="idle window, seconds")
+    parser.add_argument("--users", type=int, default=1, help="users (with a tab) per node")
     parser.add_argument("--out", default="zone.md")
     args = parser.parse_args()
     results = []
     for size in args.sizes:
         for shape in args.shapes:
             print(f"N = {size}, {shape}…", flush=True)
-            results.append(asyncio.run(run(size, shape, args.messages, args.idle)))
+            results.append(asyncio.run(run(size, shape, args.messages, args.idle, args.users)))
             print(table(results[-1:]), flush=True)
     text = (
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
