@@ -30,7 +30,7 @@ from meshchat.web.auth import Session, Sessions
 from meshchat.web.http import fail
 from meshchat.web.livegate import LiveGate
 from meshchat.web.login import Visits, reads_dms, require_session, same_origin
-from meshchat.web.presence import presence_json
+from meshchat.web.presence import presence_json, verified
 
 log = logging.getLogger(__name__)
 
@@ -168,20 +168,21 @@ class LiveHub:
 
     async def _presence_changes(self, zone: str) -> None:
         """Tell the zone's sockets who came, changed or went since the last time (once)."""
-        entries = self.presence.zone(zone)
+        entries = {(e.callsign, e.node): e for e in self.presence.zone(zone)}
         # The verified mark is part of what was shown: it changes when a callsign gets
         # bound to a key (its owner's first signed message), with no presence change.
-        wire = await presence_json(self.store, zone, entries)
-        shown = {(e.callsign, e.node): w for e, w in zip(entries, wire, strict=True)}
+        bound = await self.store.bound_keys(zone, {e.callsign for e in entries.values()})
         now = {
-            (e.callsign, e.node): (e.status, e.since, e.key, w["verified"])
-            for e, w in zip(entries, wire, strict=True)
+            key: (e.status, e.since, e.key, verified(e, bound.get(e.callsign)))
+            for key, e in entries.items()
         }
         before = self._shown.get(zone, {})
         if now == before:
             return
         self._shown[zone] = now
-        changed = [shown[k] for k, v in now.items() if before.get(k) != v]
+        changed = [
+            {**entries[k].to_wire(), "verified": v[3]} for k, v in now.items() if before.get(k) != v
+        ]
         gone = [list(k) for k in before if k not in now]
         self._broadcast(zone, {"type": "presence_delta", "set": changed, "gone": gone})
 
