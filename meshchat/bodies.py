@@ -13,6 +13,7 @@ import asyncio
 import json
 from typing import Any, NoReturn
 
+import aiohttp
 from aiohttp import web
 
 from meshchat.errors import RemoteProtocolError
@@ -116,3 +117,16 @@ def _depth(text: str) -> int:
 
 def _reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
+
+
+async def read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
+    """Read a reply's body, but never more than ``cap`` bytes (the rest is left unread)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < cap:
+        chunk = await resp.content.read(min(64 * 1024, cap - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)

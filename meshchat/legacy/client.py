@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from meshchat.bodies import read_capped
 from meshchat.errors import PeerError
 from meshchat.legacy import codec
 from meshchat.peers import Peer
@@ -48,18 +49,6 @@ class Answer:
         return self.md5 is not None and self.md5 == codec.md5_hex(self.body)
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while size < cap:
-        chunk = await resp.content.read(min(64 * 1024, cap - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
 class LegacyClient:
     """Calls one legacy peer; counts the traffic on its ``Peer``."""
 
@@ -81,7 +70,7 @@ class LegacyClient:
             ) as resp:
                 status = resp.status
                 md5 = resp.headers.get("Content-MD5")
-                body = await _read_capped(resp, self.max_body + 1)
+                body = await read_capped(resp, self.max_body + 1)
         except _FAILURES as exc:
             raise PeerError(f"{action}: {type(exc).__name__} {exc}"[:200]) from None
         self.peer.bytes_out += len(url)

@@ -23,13 +23,14 @@ from typing import Any
 
 import aiohttp
 
+from meshchat.bodies import read_capped
 from meshchat.clock import wall_ms
 from meshchat.config import Config
 from meshchat.errors import PeerError, RemoteProtocolError
 from meshchat.records import Record
 from meshchat.store.blobs import BlobError, BlobStore, NoRoom, Partial, TooLarge
 from meshchat.sync import blobwire, zoneauth
-from meshchat.sync.client import SKIP_HEADERS, PeerClient, read_capped
+from meshchat.sync.client import SKIP_HEADERS, PeerClient
 from meshchat.sync.peerlink import PeerLink
 from meshchat.sync.wire import CONTACT_ID_CHARS, NODE_HEADER, PREFIX
 from meshchat.timing import Timing, horizon_ms

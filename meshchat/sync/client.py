@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit
 import aiohttp
 
 from meshchat import records
+from meshchat.bodies import read_capped
 from meshchat.errors import PeerError, PeerUnavailable, RemoteProtocolError
 from meshchat.peers import Peer
 from meshchat.presence import MAX_PRESENCE
@@ -46,20 +47,7 @@ SENDS_RECORDS = frozenset({"put"})
 TAKES_RECORDS = frozenset({"get", "range", "watch"})
 
 
-__all__ = ["PeerClient", "PeerError", "read_capped"]
-
-
-async def read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
-    """Read the body, but never more than ``cap`` bytes (the rest is left unread)."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < cap:
-        chunk = await resp.content.read(min(64 * 1024, cap - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
+__all__ = ["PeerClient", "PeerError"]
 
 
 class PeerClient:

@@ -21,10 +21,10 @@ from typing import Any, Protocol
 import aiohttp
 import ifaddr
 
+from meshchat.bodies import read_capped
 from meshchat.config import Config
 from meshchat.peers import Peer, PeerTable
 from meshchat.sync import aredn
-from meshchat.sync.client import read_capped
 from meshchat.sync.mdns import MdnsSource
 from meshchat.timing import Timing
 

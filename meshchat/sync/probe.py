@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from meshchat import records
+from meshchat.bodies import read_capped
 from meshchat.errors import PeerError, PeerUnavailable, RemoteProtocolError
 from meshchat.sync import zoneauth
-from meshchat.sync.client import read_capped
 from meshchat.sync.wire import PREFIX
 
 Kind = Literal["native", "legacy", "unreachable"]

@@ -36,16 +36,22 @@ SIZES: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.fixture
-async def mesh(tmp_path: Path) -> AsyncIterator[list[RunningNode]]:
-    """Two nodes, n0 - n1, that push to each other at once."""
-    nodes = await start_nodes(tmp_path, 2, QUICK)
+async def _line_of(tmp_path: Path, n: int) -> AsyncIterator[list[RunningNode]]:
+    """Start ``n`` nodes in a line, live with their neighbours; stop them afterwards."""
+    nodes = await start_nodes(tmp_path, n, QUICK)
     try:
         line(nodes)
         await wait_live(nodes)
         yield nodes
     finally:
         await stop_all(nodes)
+
+
+@pytest.fixture
+async def mesh(tmp_path: Path) -> AsyncIterator[list[RunningNode]]:
+    """Two nodes, n0 - n1, that push to each other at once."""
+    async for nodes in _line_of(tmp_path, 2):
+        yield nodes
 
 
 @pytest.fixture(params=sorted(SIZES))
@@ -57,13 +63,8 @@ def size(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def line3(tmp_path: Path) -> AsyncIterator[list[RunningNode]]:
     """Three nodes in a line, n0 - n1 - n2: n2 is two hops from n0."""
-    nodes = await start_nodes(tmp_path, 3, QUICK)
-    try:
-        line(nodes)
-        await wait_live(nodes)
+    async for nodes in _line_of(tmp_path, 3):
         yield nodes
-    finally:
-        await stop_all(nodes)
 
 
 @pytest.fixture

@@ -46,14 +46,26 @@ async def everywhere(nodes: list[RunningNode], record_id: bytes) -> None:
     await eventually(held, within=10.0, what="delivery everywhere")
 
 
+async def full_mesh(nodes: list[RunningNode]) -> None:
+    """Link every pair, wait until all are live and every node announcement is everywhere."""
+    for a, b in itertools.combinations(nodes, 2):
+        link(a, b)
+    await wait_live(nodes)
+    await eventually(lambda: same_ids(nodes, len(nodes)), what="announcements spread")
+
+
+def set_eager(nodes: list[RunningNode], eager: set[frozenset[str]]) -> None:
+    """Make the links between the named pairs eager and every other link lazy, both ends."""
+    for a, b in itertools.permutations(nodes, 2):
+        pair = frozenset({a.node.config.node.name, b.node.config.node.name})
+        links_of(a)[b.node.config.node.name].mode.set(pair in eager, "test")
+
+
 async def test_a_full_mesh_prunes_to_a_tree(tmp_path: Path) -> None:
     """After the first message, each record crosses each node once: N - 1 hand-overs."""
     nodes = await start_nodes(tmp_path, 5, PUSH_ONLY)
     try:
-        for a, b in itertools.combinations(nodes, 2):
-            link(a, b)
-        await wait_live(nodes)
-        await eventually(lambda: same_ids(nodes, 5), what="announcements spread")
+        await full_mesh(nodes)
         for k in range(3):  # the first floods and prunes; the rest may settle it
             await everywhere(nodes, await post(nodes[k], f"warm-up {k}"))
             await quiet(nodes)
@@ -113,15 +125,10 @@ async def test_a_node_without_eager_links_grafts_one_instead_of_flooding(tmp_pat
     """A flood's duplicates prune links across the zone (issue 12 at N = 10 and 30)."""
     nodes = await start_nodes(tmp_path, 5, PUSH_ONLY)
     try:
-        for a, b in itertools.combinations(nodes, 2):
-            link(a, b)
-        await wait_live(nodes)
-        await eventually(lambda: same_ids(nodes, 5), what="announcements spread")
+        await full_mesh(nodes)
         await quiet(nodes)
-        line = {frozenset(p) for p in itertools.pairwise(["n1", "n2", "n3", "n4"])}
-        for a, b in itertools.permutations(nodes, 2):  # a tree n1 - n2 - n3 - n4 without n0
-            pair = frozenset({a.node.config.node.name, b.node.config.node.name})
-            links_of(a)[b.node.config.node.name].mode.set(pair in line, "test")
+        # A tree n1 - n2 - n3 - n4 without n0.
+        set_eager(nodes, {frozenset(p) for p in itertools.pairwise(["n1", "n2", "n3", "n4"])})
         deliveries = watch_deliveries(nodes)
         posted = await post(nodes[0], "from a node with no eager link")
         await everywhere(nodes, posted)
@@ -138,14 +145,9 @@ async def test_a_duplicate_on_a_nodes_last_eager_link_keeps_it_both_ways(tmp_pat
     """n1's only eager link is to n0: a duplicate over it must not cut n1 off the tree."""
     n0, n1, n2 = nodes = await start_nodes(tmp_path, 3, PUSH_ONLY)
     try:
-        for a, b in itertools.combinations(nodes, 2):
-            link(a, b)
-        await wait_live(nodes)
-        await eventually(lambda: same_ids(nodes, 3), what="announcements spread")
+        await full_mesh(nodes)
         await quiet(nodes)
-        for a, b in itertools.permutations(nodes, 2):  # the tree: n1 - n0 - n2
-            names = {a.node.config.node.name, b.node.config.node.name}
-            links_of(a)[b.node.config.node.name].mode.set(names != {"n1", "n2"}, "test")
+        set_eager(nodes, {frozenset({"n0", "n1"}), frozenset({"n0", "n2"})})  # n1 - n0 - n2
         record = make_record(text="n1 and n2 have it already")
         for holder in (n1, n2):  # as if n0 had pushed it to both: neither pushes it back
             assert await holder.node.ingestor.submit([record.envelope], f"peer:{n0.node.key_hex}")
@@ -190,14 +192,9 @@ async def test_a_record_the_tree_and_announcements_missed_arrives_by_a_settle_ch
     nodes = await start_nodes(tmp_path, 3, timing)
     n0 = nodes[0]
     try:
-        for a, b in itertools.combinations(nodes, 2):
-            link(a, b)
-        await wait_live(nodes)
-        await eventually(lambda: same_ids(nodes, 3), what="announcements spread")
+        await full_mesh(nodes)
         await quiet(nodes)
-        for a, b in itertools.permutations(nodes, 2):  # eager: n0 - n2 only
-            names = {a.node.config.node.name, b.node.config.node.name}
-            links_of(a)[b.node.config.node.name].mode.set(names == {"n0", "n2"}, "test")
+        set_eager(nodes, {frozenset({"n0", "n2"})})  # eager: n0 - n2 only
         record = make_record(text="pushed to n2 alone")
         assert await n0.node.ingestor.submit([record.envelope], "local") == ["ok"]
         await everywhere(nodes, record.id)
