@@ -186,12 +186,7 @@ class PeerLink:
         stale = time.monotonic() - self._info_at > self.ctx.timing.info_every_s
         settle, self._settle = self._settle, False
         if settle and peer.kind == "native" and not peer.failures and not stale:
-            # Only the zones, from a digest: no info, no presence exchange.
-            for zone in self.ctx.zones:
-                if zone in peer.zones:
-                    await self.ctx.zone_sync.run(
-                        self.client, zone, self._counts.get(zone, 0), self._paged_in, True
-                    )
+            await self._sync_zones(digest=True)  # only the zones: no info, no presence
             peer.last_sync = time.time()
             return
         if peer.kind != "native":
@@ -211,14 +206,17 @@ class PeerLink:
             self._take_info(found.info)
         elif peer.failures or stale:
             self._take_info(await self.client.info())
-        for zone in self.ctx.zones:
-            if zone in peer.zones:
-                await self.ctx.zone_sync.run(
-                    self.client, zone, self._counts.get(zone, 0), self._paged_in
-                )
+        await self._sync_zones()
         self._answered()
         peer.last_sync = time.time()
         await self.ctx.gossip.exchange(self.client)
+
+    async def _sync_zones(self, digest: bool = False) -> None:
+        """Sync every zone both serve (``digest``: each from one fingerprint, a settle check)."""
+        for zone in self.ctx.zones:
+            if zone in self.peer.zones:
+                count = self._counts.get(zone, 0)
+                await self.ctx.zone_sync.run(self.client, zone, count, self._paged_in, digest)
 
     def _answered(self) -> None:
         """The peer answered: clear its back-off; push what waited while it was away."""

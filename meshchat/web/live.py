@@ -30,7 +30,7 @@ from meshchat.web.auth import Session, Sessions
 from meshchat.web.http import fail
 from meshchat.web.livegate import LiveGate
 from meshchat.web.login import Visits, reads_dms, require_session, same_origin
-from meshchat.web.presence import presence_json, verified
+from meshchat.web.presence import entry_json, presence_json, verified
 
 log = logging.getLogger(__name__)
 
@@ -180,9 +180,7 @@ class LiveHub:
         if now == before:
             return
         self._shown[zone] = now
-        changed = [
-            {**entries[k].to_wire(), "verified": v[3]} for k, v in now.items() if before.get(k) != v
-        ]
+        changed = [entry_json(entries[k], v[3]) for k, v in now.items() if before.get(k) != v]
         gone = [list(k) for k in before if k not in now]
         self._broadcast(zone, {"type": "presence_delta", "set": changed, "gone": gone})
 

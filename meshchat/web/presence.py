@@ -32,7 +32,12 @@ async def presence_json(
 ) -> list[dict[str, Any]]:
     """Return online entries as browsers get them, each with its ``verified`` mark."""
     bound = await store.bound_keys(zone, {e.callsign for e in entries})
-    return [{**e.to_wire(), "verified": verified(e, bound.get(e.callsign))} for e in entries]
+    return [entry_json(e, verified(e, bound.get(e.callsign))) for e in entries]
+
+
+def entry_json(entry: PresenceEntry, mark: str) -> dict[str, Any]:
+    """Return one online entry as browsers get it, with its ``verified`` mark."""
+    return {**entry.to_wire(), "verified": mark}
 
 
 class PresenceApi:
